@@ -1,0 +1,114 @@
+"""The built-in ``tiny`` model: real diffusers/transformers classes, small seeded weights.
+
+It has every component a Stable Diffusion 1.5 checkpoint has (UNet with cross
+attention, an AutoencoderKL with the usual 8x downscale, a TAESD-style tiny
+autoencoder, a CLIP text encoder and tokenizer), built from configs with random
+weights seeded for repeatability.  It needs no download, so tests, benchmarks
+and the first-run demo work on a machine with no network and no GPU.  Its
+pictures are meaningless; its arithmetic is exactly the real models'.
+"""
+
+from __future__ import annotations
+
+import torch
+
+TINY_SEED = 1234
+
+
+def byte_level_vocab() -> dict[str, int]:
+    """A CLIP byte-level BPE vocabulary with no merges (every byte is a token)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    codes = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            codes.append(256 + extra)
+            extra += 1
+    chars = [chr(c) for c in codes]
+    vocab: dict[str, int] = {}
+    for c in chars:
+        vocab[c] = len(vocab)
+    for c in chars:
+        vocab[c + "</w>"] = len(vocab)
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return vocab
+
+
+def tiny_tokenizer():
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer(vocab=byte_level_vocab(), merges=[], model_max_length=77)
+
+
+def tiny_components(seed: int = TINY_SEED) -> dict:
+    """Build every component of the ``tiny`` model with weights drawn from ``seed``."""
+    from diffusers import AutoencoderKL, AutoencoderTiny, LCMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    tokenizer = tiny_tokenizer()
+    gen_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        unet = UNet2DConditionModel(
+            sample_size=32,
+            in_channels=4,
+            out_channels=4,
+            block_out_channels=(32, 64),
+            layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=32,
+            attention_head_dim=8,
+            norm_num_groups=16,
+        )
+        torch.manual_seed(seed + 1)
+        vae = AutoencoderKL(
+            in_channels=3,
+            out_channels=3,
+            down_block_types=("DownEncoderBlock2D",) * 4,
+            up_block_types=("UpDecoderBlock2D",) * 4,
+            block_out_channels=(16, 16, 32, 32),
+            layers_per_block=1,
+            latent_channels=4,
+            norm_num_groups=8,
+            sample_size=256,
+        )
+        torch.manual_seed(seed + 2)
+        tiny_vae = AutoencoderTiny(
+            in_channels=3,
+            out_channels=3,
+            encoder_block_out_channels=(8, 8, 8, 8),
+            decoder_block_out_channels=(8, 8, 8, 8),
+            num_encoder_blocks=(1, 1, 1, 1),
+            num_decoder_blocks=(1, 1, 1, 1),
+            latent_channels=4,
+        )
+        torch.manual_seed(seed + 3)
+        text_encoder = CLIPTextModel(
+            CLIPTextConfig(
+                vocab_size=len(tokenizer),
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                max_position_embeddings=77,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        )
+    finally:
+        torch.random.set_rng_state(gen_state)
+    scheduler = LCMScheduler()
+    for m in (unet, vae, tiny_vae, text_encoder):
+        m.eval().requires_grad_(False)
+    return {
+        "unet": unet,
+        "vae": vae,
+        "tiny_vae": tiny_vae,
+        "text_encoder": text_encoder,
+        "tokenizer": tokenizer,
+        "scheduler": scheduler,
+    }

@@ -1,0 +1,67 @@
+"""DreamDeck's engine parameters, each declared once.
+
+The GUI, OSC, presets and the OSC reference are all generated from this list, so
+adding a parameter here is the only edit a new control needs.
+"""
+
+from __future__ import annotations
+
+from .registry import Apply, Kind, Param, ParamStore
+
+PROMPT_SLOTS = 4
+SEED_SLOTS = 2
+GUIDANCE_MODES = ("none", "self", "initialize", "full")
+BLEND_MODES = ("linear", "slerp")
+
+
+def _prompt_params() -> list[Param]:
+    out = []
+    for i in range(1, PROMPT_SLOTS + 1):
+        out.append(Param(f"prompt.{i}.text", Kind.STR, "", f"Text of prompt slot {i}", group="prompts"))
+        out.append(
+            Param(
+                f"prompt.{i}.weight",
+                Kind.FLOAT,
+                1.0 if i == 1 else 0.0,
+                f"Blend weight of prompt slot {i}",
+                0.0,
+                1.0,
+                group="prompts",
+            )
+        )
+    return out
+
+
+def _seed_params() -> list[Param]:
+    out = []
+    for i in range(1, SEED_SLOTS + 1):
+        out.append(Param(f"seed.{i}.value", Kind.INT, i, f"Noise seed of slot {i}", 0, 2**31 - 1, group="seeds"))
+        out.append(
+            Param(f"seed.{i}.weight", Kind.FLOAT, 1.0 if i == 1 else 0.0, f"Blend weight of seed slot {i}", 0.0, 1.0, group="seeds")
+        )
+    return out
+
+
+ENGINE_PARAMS: tuple[Param, ...] = (
+    Param("model", Kind.STR, "tiny", "Model: 'tiny', a Hugging Face id, a diffusers folder or a .safetensors file", apply=Apply.RELOAD, group="model"),
+    Param("tiny_vae", Kind.BOOL, True, "Use the tiny autoencoder (TAESD) for speed", apply=Apply.RELOAD, group="model"),
+    Param("size", Kind.INT, 512, "Square model resolution", 64, 1024, unit="px", apply=Apply.RELOAD, group="model"),
+    Param("steps", Kind.INT, 2, "Denoising steps per frame (Stream Batch size)", 1, 8, apply=Apply.RELOAD, group="diffusion"),
+    Param("frame_buffer_size", Kind.INT, 1, "Frames denoised together per UNet call", 1, 8, apply=Apply.RELOAD, group="diffusion"),
+    Param("strength", Kind.FLOAT, 0.5, "How far the model may move away from the input", 0.02, 1.0, group="diffusion"),
+    Param("guidance", Kind.CHOICE, "self", "Residual CFG mode", choices=GUIDANCE_MODES, group="diffusion"),
+    Param("guidance_scale", Kind.FLOAT, 1.2, "Classifier-free guidance scale (1 = no guidance)", 0.0, 10.0, group="diffusion"),
+    Param("delta", Kind.FLOAT, 1.0, "Residual CFG delta: how strongly the virtual negative is used", 0.0, 2.0, group="diffusion"),
+    Param("negative_prompt", Kind.STR, "", "What the picture should move away from", group="prompts"),
+    Param("prompt_blend", Kind.CHOICE, "slerp", "How prompt embeddings are mixed", choices=BLEND_MODES, group="prompts"),
+    *_prompt_params(),
+    Param("seed_blend", Kind.CHOICE, "slerp", "How seed noises are mixed", choices=BLEND_MODES, group="seeds"),
+    *_seed_params(),
+    Param("similarity_filter", Kind.BOOL, False, "Skip work when the input barely changes", group="similarity"),
+    Param("similarity_threshold", Kind.FLOAT, 0.98, "Similarity above which frames may be skipped", 0.0, 1.0, group="similarity"),
+    Param("max_skip_frame", Kind.INT, 10, "Longest run of skipped frames before a forced refresh", 0, 600, unit="frames", group="similarity"),
+)
+
+
+def engine_store() -> ParamStore:
+    return ParamStore(ENGINE_PARAMS)
