@@ -11,3 +11,13 @@ def tiny():
 
     torch.set_grad_enabled(False)
     return tiny_components()
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny):
+    from engine.diffusion.model_bundle import ModelBundle
+
+    return ModelBundle(
+        name="tiny", family="sd15", unet=tiny["unet"], vae=tiny["vae"], text_encoder=tiny["text_encoder"],
+        tokenizer=tiny["tokenizer"], scheduler_config=dict(tiny["scheduler"].config), tiny_vae=tiny["tiny_vae"],
+    )

@@ -67,3 +67,22 @@ def test_stream_batch_equals_sequential_after_warmup(tiny, steps, mode):
     for k, out in enumerate(outs[steps - 1 :]):
         expected = seq.sequential(frames[k], cond, neg, g)
         torch.testing.assert_close(out, expected, rtol=1e-4, atol=5e-5)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 4])
+def test_stream_batch_with_frame_buffer_of_two(tiny, steps):
+    sched_cfg = LCMScheduler().config
+    plan = step_plan(sched_cfg, T_INDEX[steps])
+    cond, neg = Condition(_embed(tiny, "a neon jellyfish")), Condition(_embed(tiny, "blurry"))
+    g = GuidanceSettings("initialize", 1.5, 1.0)
+    gen = torch.Generator().manual_seed(4)
+    noise = torch.randn(steps, 2, 4, 32, 32, generator=gen)
+    pairs = [torch.randn(2, 4, 32, 32, generator=gen) for _ in range(5)]
+    stream = StreamDenoiser(UNetRunner(tiny["unet"]), plan, frames=2)
+    stream.set_noise(noise)
+    seq = StreamDenoiser(UNetRunner(tiny["unet"]), plan, frames=2)
+    seq.set_noise(noise)
+    outs = [stream.stream_step(x, cond, neg, g) for x in pairs]
+    assert all(o is None for o in outs[: steps - 1])
+    for k, out in enumerate(outs[steps - 1 :]):
+        torch.testing.assert_close(out, seq.sequential(pairs[k], cond, neg, g), rtol=1e-4, atol=5e-5)

@@ -1,0 +1,149 @@
+"""``dreamdeck bench``: the engine against diffusers, measured side by side in one run.
+
+Every configuration runs on the same model components, resolution, input frames
+and thread count, one after another in this process:
+
+* engine: DreamDeck's stream (Stream Batch, RCFG ``self``, tiny VAE, cached prompt);
+* AutoPipelineForImage2Image on its defaults (50 steps, guidance 7.5) at the same
+  strength: the comparison the StreamDiffusion paper makes;
+* diffusers' img2img pipeline with the LCM scheduler at the same timesteps and
+  guidance scale: like for like (a guidance scale above 1 makes it run full CFG);
+* the engine with the full VAE (same autoencoder as diffusers);
+* Stream Batch against its sequential twin, RCFG ``self`` against ``full``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from engine.media.test_pattern import pattern_frame
+
+
+def _frames(size: int, n: int) -> list[np.ndarray]:
+    return [pattern_frame(i / 15, size, size) for i in range(n)]
+
+
+def _time_engine(stream, frames: list[np.ndarray], warmup: int = 3) -> float:
+    stream.restart()
+    for f in frames[:warmup]:
+        stream.process_one(f)
+    t0 = time.perf_counter()
+    for f in frames[warmup:]:
+        stream.process_one(f)
+    return (len(frames) - warmup) / (time.perf_counter() - t0)
+
+
+def _time_pipe(call, frames: list[np.ndarray], warmup: int = 1) -> float:
+    from PIL import Image
+
+    images = [Image.fromarray(f) for f in frames]
+    for im in images[:warmup]:
+        call(im)
+    t0 = time.perf_counter()
+    for im in images[warmup:]:
+        call(im)
+    return (len(images) - warmup) / (time.perf_counter() - t0)
+
+
+def _pipelines(bundle):
+    from diffusers import AutoPipelineForImage2Image, LCMScheduler, PNDMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionXLImg2ImgPipeline
+
+    parts = dict(vae=bundle.vae, text_encoder=bundle.text_encoder, tokenizer=bundle.tokenizer, unet=bundle.unet)
+    if bundle.family == "sdxl":
+        parts.update(text_encoder_2=bundle.text_encoder_2, tokenizer_2=bundle.tokenizer_2)
+        cls = StableDiffusionXLImg2ImgPipeline
+    else:
+        parts.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+        cls = StableDiffusionImg2ImgPipeline
+    lcm = cls(scheduler=LCMScheduler.from_config(bundle.scheduler_config), **parts)
+    # AutoPipeline with the checkpoint family's stock scheduler (PNDM for SD 1.x/2.x)
+    auto = AutoPipelineForImage2Image.from_pipe(cls(scheduler=PNDMScheduler.from_config(bundle.scheduler_config), **parts))
+    for p in (lcm, auto):
+        p.set_progress_bar_config(disable=True)
+    return auto, lcm
+
+
+def run_bench(a) -> int:
+    from engine.diffusion.model_loader import ModelLoadError, load_model
+    from engine.diffusion.schedule import base_timesteps
+    from engine.diffusion.stream import DiffusionStream, StreamSettings
+
+    from .cli import UserError
+
+    say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
+    torch.set_grad_enabled(False)
+    try:
+        bundle = load_model(a.model, tiny_vae=True)
+    except ModelLoadError as e:
+        raise UserError(str(e)) from None
+    if a.size % 64:
+        raise UserError(f"--size must be a multiple of 64; got {a.size}")
+    prompt = "a neon jellyfish drifting through a rainy city at night"
+    base = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
+                          prompts=((prompt, 1.0),), tiny_vae=bundle.tiny_vae is not None)
+    stream = DiffusionStream(bundle, base)
+    frames = _frames(a.size, a.frames + 3)
+    say(f"bench: model {a.model!r}, {a.size}x{a.size}, {a.steps} steps, strength {a.strength}, guidance scale {a.guidance_scale}, "
+        f"torch threads {torch.get_num_threads()}, {a.frames} timed frames per engine run")
+
+    results: dict[str, float] = {}
+
+    def engine(name: str, **changes) -> float:
+        stream.apply(replace(base, **changes))
+        fps = _time_engine(stream, frames)
+        results[name] = fps
+        say(f"  {name:<34} {fps:8.2f} frames/s")
+        return fps
+
+    engine("engine_fps")
+    engine("engine_full_vae_fps", tiny_vae=False)
+    engine("engine_sequential_fps", stream_batch=False)
+    engine("engine_rcfg_full_fps", guidance="full")
+
+    t_index = stream.denoiser.plan.t_index
+    timesteps = [base_timesteps(bundle.scheduler_config)[i] for i in t_index]
+    auto, lcm = _pipelines(bundle)
+    slow_frames = frames[: max(3, min(6, a.frames // 4))]
+
+    def lcm_call(im):
+        lcm(prompt=prompt, image=im, strength=1.0, timesteps=timesteps, guidance_scale=a.guidance_scale,
+            generator=torch.Generator().manual_seed(0))
+
+    def auto_call(im):
+        auto(prompt=prompt, image=im, strength=a.strength, generator=torch.Generator().manual_seed(0))
+
+    results["lcm_img2img_fps"] = _time_pipe(lcm_call, frames[: max(4, a.frames // 2)])
+    say(f"  {'lcm_img2img_fps (diffusers)':<34} {results['lcm_img2img_fps']:8.2f} frames/s")
+    results["autopipeline_fps"] = _time_pipe(auto_call, slow_frames)
+    say(f"  {'autopipeline_fps (diffusers)':<34} {results['autopipeline_fps']:8.2f} frames/s")
+
+    r = results
+    report = {
+        "model": a.model,
+        "size": a.size,
+        "steps": a.steps,
+        "t_index_list": list(t_index),
+        "strength": a.strength,
+        "guidance_scale": a.guidance_scale,
+        **{k: round(v, 3) for k, v in r.items()},
+        "ratio_vs_autopipeline": round(r["engine_fps"] / r["autopipeline_fps"], 3),
+        "ratio_like_for_like": round(r["engine_fps"] / r["lcm_img2img_fps"], 3),
+        "ratio_like_for_like_same_vae": round(r["engine_full_vae_fps"] / r["lcm_img2img_fps"], 3),
+        "stream_batch_vs_sequential": round(r["engine_fps"] / r["engine_sequential_fps"], 3),
+        "rcfg_self_vs_full": round(r["engine_fps"] / r["engine_rcfg_full_fps"], 3),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(bundle.device),
+    }
+    if a.json:
+        print(json.dumps(report))
+    else:
+        print("ratios (higher is better for DreamDeck):")
+        for k in ("ratio_vs_autopipeline", "ratio_like_for_like", "ratio_like_for_like_same_vae", "stream_batch_vs_sequential", "rcfg_self_vs_full"):
+            print(f"  {k:<34} {report[k]:8.2f}x")
+    return 0

@@ -1,0 +1,223 @@
+"""The ``dreamdeck`` command line.
+
+``dreamdeck`` alone runs the demo (the built-in ``tiny`` model on a moving test
+pattern); ``render`` repaints a file; ``bench`` measures the engine against
+diffusers side by side.  Every failure a user can cause ends in one line on
+stderr that says what to do, and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line."""
+
+
+def _lora(text: str) -> tuple[str, float]:
+    path, sep, scale = text.rpartition(":")
+    if sep and path and not (len(path) == 1 and path.isalpha()):  # keep C:\... paths whole
+        try:
+            return path, float(scale)
+        except ValueError:
+            pass
+    return text, 1.0
+
+
+def _t_index(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("use comma-separated step indices, e.g. 32,45") from None
+
+
+def add_model_options(p: argparse.ArgumentParser, size: int = 512) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--model", default="tiny", help="'tiny' (built in), a Hugging Face id, a diffusers folder or a .safetensors file")
+    g.add_argument("--size", type=int, default=size, help="square model resolution in pixels, a multiple of 64 (default %(default)s)")
+    g.add_argument("--no-tiny-vae", action="store_true", help="decode with the full VAE instead of TAESD")
+    g.add_argument("--no-lcm-lora", action="store_true", help="do not add LCM-LoRA to non-turbo SD 1.5 / SDXL models")
+    g.add_argument("--lora", action="append", default=[], type=_lora, metavar="PATH[:SCALE]", help="add a LoRA (repeatable)")
+    d = p.add_argument_group("diffusion")
+    d.add_argument("--prompt", default="", help="what to paint")
+    d.add_argument("--negative-prompt", default="", help="what to avoid")
+    d.add_argument("--steps", type=int, default=2, help="denoising steps (default %(default)s)")
+    d.add_argument("--strength", type=float, default=0.5, help="0..1, how far from the input (default %(default)s)")
+    d.add_argument("--t-index", type=_t_index, default=None, help="explicit indices into the 50-step LCM schedule (overrides --strength)")
+    d.add_argument("--guidance", choices=("none", "self", "initialize", "full"), default="self", help="residual CFG mode")
+    d.add_argument("--guidance-scale", type=float, default=1.2)
+    d.add_argument("--delta", type=float, default=1.0)
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--frame-buffer-size", type=int, default=1)
+
+
+def settings_from_args(a: argparse.Namespace):
+    from engine.diffusion.stream import StreamSettings
+    from engine.params.catalog import engine_store
+    from engine.params.registry import ParamError
+
+    store = engine_store()
+    try:
+        store.update(
+            {
+                "size": a.size,
+                "steps": a.steps,
+                "strength": a.strength,
+                "guidance": a.guidance,
+                "guidance_scale": a.guidance_scale,
+                "delta": a.delta,
+                "negative_prompt": a.negative_prompt,
+                "prompt.1.text": a.prompt,
+                "seed.1.value": a.seed,
+                "frame_buffer_size": a.frame_buffer_size,
+                "tiny_vae": not a.no_tiny_vae,
+            }
+        )
+    except ParamError as e:
+        raise UserError(str(e)) from None
+    if a.size % 64:
+        raise UserError(f"--size must be a multiple of 64 (e.g. 256, 512); got {a.size}")
+    return StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index)
+
+
+def load_stream(a: argparse.Namespace, quiet: bool = False):
+    from engine.diffusion.model_loader import ModelLoadError, load_model
+    from engine.diffusion.stream import DiffusionStream
+
+    settings = settings_from_args(a)
+
+    def progress(stage: str, fraction: float) -> None:
+        if not quiet:
+            print(f"  {stage}", file=sys.stderr)
+
+    try:
+        bundle = load_model(a.model, tiny_vae=settings.tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
+    except ModelLoadError as e:
+        raise UserError(str(e)) from None
+    try:
+        return DiffusionStream(bundle, settings)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_render(a: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from engine.media.files import MediaError, probe
+    from engine.render import render_file
+
+    try:
+        info = probe(a.input)  # check the input before spending time on the model
+    except MediaError as e:
+        raise UserError(str(e)) from None
+    if a.output is None:
+        p = Path(a.input)
+        a.output = str(p.with_name(p.stem + "-dreamdeck" + (p.suffix if info.kind == "image" else ".mp4")))
+    stream = load_stream(a)
+    bar = tqdm(total=info.frame_count or None, unit="frame", desc="render", disable=a.quiet, file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        n = render_file(stream, a.input, a.output, progress)
+    except MediaError as e:
+        raise UserError(str(e)) from None
+    finally:
+        bar.close()
+    if not a.quiet:
+        print(f"wrote {n} frame{'s' if n != 1 else ''} to {a.output}")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    import time
+
+    from engine.media.files import VideoWriter
+    from engine.media.test_pattern import pattern_frame
+    from engine.render import stream_frames
+
+    a.model = getattr(a, "model", "tiny")
+    stream = load_stream(a)
+    fps = 15
+    frames = [pattern_frame(i / fps, a.size, a.size) for i in range(int(a.seconds * fps))]
+    print(f"DreamDeck demo: model {a.model!r} at {a.size}px, {len(frames)} frames of the moving test pattern")
+    t0 = time.perf_counter()
+    with VideoWriter(a.output, fps, (a.size * 2, a.size)) as w:
+        import numpy as np
+
+        for src, out in zip(frames, stream_frames(stream, frames)):
+            w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
+    dt = time.perf_counter() - t0
+    print(f"wrote {a.output} (input left, output right): {len(frames) / dt:.1f} frames/s on this machine")
+    print("next: 'dreamdeck render --input VIDEO --prompt \"...\" --model stabilityai/sd-turbo' or 'dreamdeck bench'")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    return run_bench(a)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dreamdeck", description="Real-time stream diffusion for VJs and streamers.")
+    p.add_argument("--debug", action="store_true", help="show full tracebacks")
+    sub = p.add_subparsers(dest="command")
+
+    r = sub.add_parser("render", help="repaint an image or a video file")
+    r.add_argument("--input", "-i", required=True, help="image or video file")
+    r.add_argument("--output", "-o", help="output file (same kind as the input)")
+    r.add_argument("--quiet", "-q", action="store_true")
+    add_model_options(r, size=512)
+    r.set_defaults(func=cmd_render)
+
+    d = sub.add_parser("demo", help="run the built-in tiny model on a test pattern (the default)")
+    d.add_argument("--seconds", type=float, default=4.0)
+    d.add_argument("--output", default="dreamdeck-demo.mp4")
+    add_model_options(d, size=256)
+    d.set_defaults(func=cmd_demo)
+
+    b = sub.add_parser("bench", help="measure the engine against diffusers' pipelines, side by side")
+    b.add_argument("--model", default="tiny")
+    b.add_argument("--size", type=int, default=256)
+    b.add_argument("--steps", type=int, default=2)
+    b.add_argument("--strength", type=float, default=0.5)
+    b.add_argument("--guidance-scale", type=float, default=1.2)
+    b.add_argument("--frames", type=int, default=24, help="frames timed per configuration")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    if a.command is None:  # plain 'dreamdeck' runs the demo
+        a = parser.parse_args([*argv, "demo"])
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        return a.func(a)
+    except UserError as e:
+        print(f"dreamdeck: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("dreamdeck: stopped", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug, not the user's fault: one line, details on request
+        if a.debug:
+            raise
+        print(f"dreamdeck: internal error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

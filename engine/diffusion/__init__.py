@@ -1,0 +1,1 @@
+"""The stream-diffusion stage: model loading, conditioning, Stream Batch, RCFG, similarity filter."""

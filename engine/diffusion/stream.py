@@ -1,0 +1,223 @@
+"""The diffusion stage: RGB frames in, repainted RGB frames out.
+
+:class:`DiffusionStream` owns one loaded model and turns parameter snapshots
+into the denoiser's inputs at frame edges.  Everything live (prompts, weights,
+strength, guidance, delta, seeds, the similarity filter) is applied without
+re-preparing: embeddings and noises come from caches, a strength change swaps
+the per-step constants, and only a change of step count or frame buffer size
+empties the Stream Batch buffer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..metrics import StageMetrics
+from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
+from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
+from .denoiser import GuidanceSettings, StreamDenoiser
+from .model_bundle import ModelBundle
+from .schedule import step_plan, t_index_for_strength
+from .similarity_filter import SimilarityFilter
+from .unet_runner import Condition, UNetRunner
+
+
+@dataclass
+class StreamSettings:
+    """The stage's view of the parameters (a snapshot's values, or defaults)."""
+
+    size: int = 512
+    steps: int = 2
+    frame_buffer_size: int = 1
+    strength: float = 0.5
+    t_index_list: tuple[int, ...] | None = None  # overrides strength when set
+    guidance: str = "self"
+    guidance_scale: float = 1.2
+    delta: float = 1.0
+    negative_prompt: str = ""
+    prompts: tuple[tuple[str, float], ...] = (("", 1.0),)
+    prompt_blend: str = "slerp"
+    seeds: tuple[tuple[int, float], ...] = ((1, 1.0),)
+    seed_blend: str = "slerp"
+    tiny_vae: bool = True
+    similarity_filter: bool = False
+    similarity_threshold: float = 0.98
+    max_skip_frame: int = 10
+    stream_batch: bool = True  # False: the sequential twin (for comparison)
+
+    @classmethod
+    def from_values(cls, v: Mapping, **overrides) -> "StreamSettings":
+        prompts = tuple((v[f"prompt.{i}.text"], v[f"prompt.{i}.weight"]) for i in range(1, PROMPT_SLOTS + 1))
+        seeds = tuple((v[f"seed.{i}.value"], v[f"seed.{i}.weight"]) for i in range(1, SEED_SLOTS + 1))
+        s = cls(
+            size=v["size"],
+            steps=v["steps"],
+            frame_buffer_size=v["frame_buffer_size"],
+            strength=v["strength"],
+            guidance=v["guidance"],
+            guidance_scale=v["guidance_scale"],
+            delta=v["delta"],
+            negative_prompt=v["negative_prompt"],
+            prompts=prompts,
+            prompt_blend=v["prompt_blend"],
+            seeds=seeds,
+            seed_blend=v["seed_blend"],
+            tiny_vae=v["tiny_vae"],
+            similarity_filter=v["similarity_filter"],
+            similarity_threshold=v["similarity_threshold"],
+            max_skip_frame=v["max_skip_frame"],
+        )
+        for k, val in overrides.items():
+            setattr(s, k, val)
+        return s
+
+
+def _weights_or_first(pairs: Sequence[tuple]) -> tuple[list, list[float]]:
+    items = [p[0] for p in pairs]
+    weights = [float(p[1]) for p in pairs]
+    if not any(w > 0 for w in weights):
+        weights = [1.0] + [0.0] * (len(weights) - 1)  # all faders down: slot 1 alone
+    return items, weights
+
+
+class DiffusionStream:
+    def __init__(self, bundle: ModelBundle, settings: StreamSettings | None = None, filter_seed: int = 0):
+        self.bundle = bundle
+        self.settings = settings or StreamSettings()
+        self.metrics = StageMetrics("generate")
+        self.prompts = PromptCache(bundle.encode_text)
+        self.noises = NoiseCache()
+        self.filter = SimilarityFilter(seed=filter_seed)
+        self._last_output: list[np.ndarray] | None = None
+        self._build(self.settings)
+
+    # -- configuration -------------------------------------------------------------
+    def _t_index(self, s: StreamSettings) -> list[int]:
+        if s.t_index_list:
+            return list(s.t_index_list)
+        return t_index_for_strength(self.bundle.scheduler_config, s.strength, s.steps)
+
+    def _build(self, s: StreamSettings) -> None:
+        b = self.bundle
+        if s.size % 64:
+            raise ValueError(f"size must be a multiple of 64 pixels; got {s.size}")
+        self.latent_hw = s.size // b.vae_scale_factor
+        self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size))
+        plan = step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype)
+        self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
+        self._applied: StreamSettings | None = None
+        self.apply(s)
+
+    def apply(self, s: StreamSettings) -> None:
+        """Apply settings at a frame edge; only steps/size/frame buffer rebuild the stream."""
+        old = self._applied
+        if old is not None and (s.size, s.frame_buffer_size) != (old.size, old.frame_buffer_size):
+            self.settings = s
+            self._build(s)
+            return
+        b = self.bundle
+        if old is None or (s.strength, s.steps, s.t_index_list) != (old.strength, old.steps, old.t_index_list):
+            self.denoiser.set_plan(step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype))
+        self.guidance = GuidanceSettings(s.guidance, s.guidance_scale, s.delta)
+        texts, weights = _weights_or_first(s.prompts)
+        used = [i for i, w in enumerate(weights) if w > 0]
+        conds = [self.prompts.get(texts[i]) if i in used else None for i in range(len(texts))]
+        self.cond = blend_conditions(conds, weights, s.prompt_blend)
+        self.neg = self._negative(s.negative_prompt)
+        seeds, sw = _weights_or_first(s.seeds)
+        shape = (self.denoiser.plan.steps, s.frame_buffer_size, b.latent_channels, self.latent_hw, self.latent_hw)
+        noises = [self.noises.get(seeds[i], shape, b.device, b.dtype) if w > 0 else None for i, w in enumerate(sw)]
+        flat = [None if n is None else n.reshape(shape[0], -1) for n in noises]
+        self.denoiser.set_noise(blend_tensors(flat, sw, s.seed_blend, unit_variance=True).reshape(shape))
+        if old is not None and old.stream_batch != s.stream_batch:
+            self.denoiser.reset()
+        self.filter.configure(s.similarity_threshold, s.max_skip_frame)
+        if not s.similarity_filter:
+            self.filter.reset()
+        self.settings = s
+        self._applied = s
+
+    def _negative(self, text: str) -> Condition:
+        c = self.prompts.get(text)
+        if self.bundle.family == "sdxl" and not text:
+            # SDXL pipelines use zeros for an empty negative prompt
+            return Condition(torch.zeros_like(c.tokens), torch.zeros_like(c.pooled))
+        return c
+
+    @property
+    def latency_frames(self) -> int:
+        """Calls between a frame going in and coming out (Stream Batch pipeline depth)."""
+        return self.denoiser.plan.steps - 1 if self.settings.stream_batch else 0
+
+    # -- pixels <-> latents --------------------------------------------------------
+    def to_tensor(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
+        size = self.settings.size
+        batch = []
+        for f in frames:
+            if f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
+                raise ValueError(f"frames must be HxWx3 uint8 RGB; got {f.shape} {f.dtype}")
+            if f.shape[:2] != (size, size):
+                f = cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA)
+            batch.append(torch.from_numpy(np.ascontiguousarray(f)))
+        x = torch.stack(batch).permute(0, 3, 1, 2).to(device=self.bundle.device, dtype=self.bundle.dtype)
+        return x / 127.5 - 1.0
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        ae = self.bundle.autoencoder(self.settings.tiny_vae)
+        out = ae.encode(images)
+        lat = out.latents if hasattr(out, "latents") else out.latent_dist.mode()
+        return lat * ae.config.scaling_factor
+
+    @torch.inference_mode()
+    def decode(self, latents: torch.Tensor) -> list[np.ndarray]:
+        ae = self.bundle.autoencoder(self.settings.tiny_vae)
+        img = ae.decode(latents / ae.config.scaling_factor, return_dict=False)[0]
+        img = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        return list(img.permute(0, 2, 3, 1).cpu().numpy())
+
+    # -- the frame step ------------------------------------------------------------
+    def process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+        """One Stream Batch call on ``frame_buffer_size`` frames.
+
+        Returns the finished frames (model size), or None while the pipeline
+        fills after a (re)start.  With the similarity filter on, a near-repeat
+        input returns the previous output at once.
+        """
+        t0 = time.perf_counter()
+        x = self.to_tensor(frames)
+        if self.settings.similarity_filter:
+            if self._last_output is None:
+                self.filter.mark_processed(x)  # nothing to repeat yet: process, but remember it
+            elif self.filter.should_skip(x):
+                self.metrics.skip()
+                return self._last_output
+        if self.settings.stream_batch:
+            out = self.denoiser.stream_step(self.encode(x), self.cond, self.neg, self.guidance)
+        else:
+            out = self.denoiser.sequential(self.encode(x), self.cond, self.neg, self.guidance)
+        if out is None:
+            self.metrics.done(time.perf_counter() - t0, produced=False)
+            return None
+        images = self.decode(out)
+        self._last_output = images
+        self.metrics.done(time.perf_counter() - t0, produced=True)
+        return images
+
+    def process_one(self, frame: np.ndarray) -> np.ndarray | None:
+        if self.settings.frame_buffer_size != 1:
+            raise ValueError("process_one needs frame_buffer_size 1; use process() with a list of frames")
+        out = self.process([frame])
+        return None if out is None else out[0]
+
+    def restart(self) -> None:
+        """Empty the pipeline (e.g. after a source switch) so no old frame leaks out."""
+        self.denoiser.reset()
+        self.filter.reset()
+        self._last_output = None

@@ -1,0 +1,127 @@
+"""Still images and video files in and out (OpenCV), as RGB uint8 frames.
+
+Every failure becomes a :class:`MediaError` whose message says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
+
+
+class MediaError(Exception):
+    """A file could not be read or written; the message names the fix."""
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTS
+
+
+@dataclass
+class MediaInfo:
+    kind: str  # 'image' or 'video'
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+
+
+def probe(path: str | os.PathLike) -> MediaInfo:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"input file not found: {p} (check the path)")
+    if not p.is_file():
+        raise MediaError(f"input is not a file: {p}")
+    if is_image_path(p):
+        img = read_image(p)
+        return MediaInfo("image", img.shape[1], img.shape[0], 0.0, 1)
+    cap = cv2.VideoCapture(str(p))
+    try:
+        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        if not ok or frame is None:
+            raise MediaError(f"cannot read video {p}: the file is damaged or in a format OpenCV cannot decode (try re-encoding it to H.264 MP4)")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        return MediaInfo("video", frame.shape[1], frame.shape[0], fps if fps > 0 else 30.0, count)
+    finally:
+        cap.release()
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if img is None:
+        raise MediaError(f"cannot read image {path}: the file is damaged or not an image (PNG, JPEG, BMP, WebP, TIFF)")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def iter_video(path: str | os.PathLike) -> Iterator[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise MediaError(f"cannot open video {path}")
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    p = Path(path)
+    ok, buf = cv2.imencode(p.suffix or ".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise MediaError(f"cannot encode an image as {p.suffix!r}: use .png or .jpg")
+    tmp = p.with_name(p.name + ".part")
+    try:
+        buf.tofile(str(tmp))
+        os.replace(tmp, p)
+    except OSError as e:
+        raise MediaError(f"cannot write {p}: {e.strerror or e} (check the folder exists and is writable)") from None
+
+
+class VideoWriter:
+    """Writes RGB frames to a video file; the file appears under its name only when closed."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in VIDEO_FOURCC:
+            raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
+        if not self.path.parent.exists():
+            raise MediaError(f"output folder does not exist: {self.path.parent}")
+        self._tmp = self.path.with_name(self.path.stem + ".part" + ext)
+        self.size = size
+        self._w = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[ext]), float(fps), size)
+        if not self._w.isOpened():
+            raise MediaError(f"cannot write video {self.path} (check the folder is writable and the extension is .mp4 or .avi)")
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        if (rgb.shape[1], rgb.shape[0]) != self.size:
+            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_LINEAR)
+        self._w.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self, keep: bool = True) -> None:
+        self._w.release()
+        if keep:
+            os.replace(self._tmp, self.path)
+        elif self._tmp.exists():
+            self._tmp.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self.close(keep=exc_type is None)

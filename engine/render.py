@@ -1,0 +1,89 @@
+"""Offline rendering of an image or a video file through a :class:`DiffusionStream`.
+
+Stream Batch hands a frame out ``steps - 1`` calls after it went in, so the
+renderer keeps feeding the last input once the file ends until every frame has
+come out: the result has exactly the input's frame count, size and rate, with
+output frame k made from input frame k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from .diffusion.stream import DiffusionStream
+from .media.files import MediaError, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
+
+
+def stream_frames(stream: DiffusionStream, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Yield one output per input frame, in order (model resolution)."""
+    f = stream.settings.frame_buffer_size
+    real = 0  # real input frames fed so far
+    yielded = 0
+    group: list[np.ndarray] = []
+    last: list[np.ndarray] | None = None
+    for frame in frames:
+        group.append(frame)
+        real += 1
+        if len(group) == f:
+            last, group = group, []
+            for img in stream.process(last) or []:
+                yielded += 1
+                yield img
+    if group:  # a partial last group: pad it with its final frame
+        last = group + [group[-1]] * (f - len(group))
+        for img in stream.process(last) or []:
+            if yielded < real:
+                yielded += 1
+                yield img
+    # drain: outputs arrive in input order, so feed the last group again until
+    # every real frame is out (padding frames come last and are dropped)
+    while yielded < real and last is not None:
+        for img in stream.process(last) or []:
+            if yielded < real:
+                yielded += 1
+                yield img
+
+
+def render_file(
+    stream: DiffusionStream,
+    src: str | Path,
+    dst: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Render ``src`` into ``dst`` (same kind, same size); returns frames written."""
+    info = probe(src)
+    out_is_image = is_image_path(dst)
+    if (info.kind == "image") != out_is_image:
+        want = "an image (.png, .jpg)" if info.kind == "image" else "a video (.mp4, .avi)"
+        raise MediaError(f"the input is {'an image' if info.kind == 'image' else 'a video'}, so the output must be {want}: {dst}")
+    size = (info.width, info.height)
+
+    def restore(img: np.ndarray) -> np.ndarray:
+        return img if (img.shape[1], img.shape[0]) == size else cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
+
+    if stream.settings.similarity_filter:
+        # offline, every frame is rendered: the filter exists to save power live
+        stream.apply(replace(stream.settings, similarity_filter=False))
+    stream.restart()
+    if info.kind == "image":
+        frame = read_image(src)
+        out = next(stream_frames(stream, [frame]))
+        write_image(dst, restore(out))
+        if progress:
+            progress(1, 1)
+        return 1
+    written = 0
+    with VideoWriter(dst, info.fps, size) as writer:
+        for img in stream_frames(stream, iter_video(src)):
+            writer.write(restore(img))
+            written += 1
+            if progress:
+                progress(written, info.frame_count)
+    if written == 0:
+        raise MediaError(f"no frames could be decoded from {src}")
+    return written
