@@ -92,8 +92,12 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
 
     settings = settings_from_args(a)
 
+    last = [""]
+
     def progress(stage: str, fraction: float) -> None:
-        if not quiet:
+        # loading stages for a person at a terminal; logs and pipes get only results and errors
+        if not quiet and sys.stderr.isatty() and stage != last[0]:
+            last[0] = stage
             print(f"  {stage}", file=sys.stderr)
 
     try:
@@ -111,7 +115,7 @@ def cmd_render(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from engine.media.files import MediaError, probe
-    from engine.render import render_file
+    from engine.render import check_output_kind, render_file
 
     try:
         info = probe(a.input)  # check the input before spending time on the model
@@ -120,8 +124,12 @@ def cmd_render(a: argparse.Namespace) -> int:
     if a.output is None:
         p = Path(a.input)
         a.output = str(p.with_name(p.stem + "-dreamdeck" + (p.suffix if info.kind == "image" else ".mp4")))
+    try:
+        check_output_kind(info, a.output)
+    except MediaError as e:
+        raise UserError(str(e)) from None
     stream = load_stream(a)
-    bar = tqdm(total=info.frame_count or None, unit="frame", desc="render", disable=a.quiet, file=sys.stderr)
+    bar = tqdm(total=info.frame_count or None, unit="frame", desc="render", disable=a.quiet or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         bar.update(done - bar.n)

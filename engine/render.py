@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from .diffusion.stream import DiffusionStream
-from .media.files import MediaError, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
+from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
 
 
 def stream_frames(stream: DiffusionStream, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -49,6 +49,13 @@ def stream_frames(stream: DiffusionStream, frames: Iterable[np.ndarray]) -> Iter
                 yield img
 
 
+def check_output_kind(info: MediaInfo, dst: str | Path) -> None:
+    """An image renders to an image and a video to a video."""
+    if (info.kind == "image") != is_image_path(dst):
+        want = "an image (.png, .jpg)" if info.kind == "image" else "a video (.mp4, .avi)"
+        raise MediaError(f"the input is {'an image' if info.kind == 'image' else 'a video'}, so the output must be {want}: {dst}")
+
+
 def render_file(
     stream: DiffusionStream,
     src: str | Path,
@@ -57,10 +64,7 @@ def render_file(
 ) -> int:
     """Render ``src`` into ``dst`` (same kind, same size); returns frames written."""
     info = probe(src)
-    out_is_image = is_image_path(dst)
-    if (info.kind == "image") != out_is_image:
-        want = "an image (.png, .jpg)" if info.kind == "image" else "a video (.mp4, .avi)"
-        raise MediaError(f"the input is {'an image' if info.kind == 'image' else 'a video'}, so the output must be {want}: {dst}")
+    check_output_kind(info, dst)
     size = (info.width, info.height)
 
     def restore(img: np.ndarray) -> np.ndarray:

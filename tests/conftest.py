@@ -1,3 +1,9 @@
+import os
+
+# Tests never touch the network: no weights are ever downloaded in a test run.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 import threading
 
 import pytest

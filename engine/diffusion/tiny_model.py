@@ -42,6 +42,36 @@ def tiny_tokenizer():
     return CLIPTokenizer(vocab=byte_level_vocab(), merges=[], model_max_length=77)
 
 
+@torch.no_grad()
+def _calibrate_tiny_autoencoder(ae, seed: int) -> None:
+    """Give the random TAESD-style autoencoder usable scales (LSUV-style).
+
+    With diffusers' default init its output is a near-constant black, whatever
+    the input, which would make the demo blank and weaken the tests.  Here every
+    conv gets He-normal weights from ``seed``, then the last encoder conv is
+    scaled for unit-variance latents and the last decoder conv for mid-grey
+    output of moderate contrast, measured on a seeded smooth random image.
+    """
+    g = torch.Generator().manual_seed(seed)
+    convs = [m for m in ae.modules() if isinstance(m, torch.nn.Conv2d)]
+    for conv in convs:
+        fan_in = conv.weight[0].numel()
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (2.0 / fan_in) ** 0.5)
+        if conv.bias is not None:
+            conv.bias.zero_()
+    enc_last = [m for m in ae.encoder.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    dec_last = [m for m in ae.decoder.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    img = torch.nn.functional.interpolate(torch.rand(2, 3, 16, 16, generator=g), size=128, mode="bicubic") * 2 - 1
+    z = ae.encoder(img)
+    enc_last.weight.div_(z.std())
+    z = ae.encoder(img)
+    y = ae.decoder(z)  # = 2 * layers(z) - 1
+    inner = (y + 1) / 2
+    dec_last.weight.mul_(0.25 / inner.std())
+    inner = (ae.decoder(z) + 1) / 2
+    dec_last.bias.add_(0.5 - inner.mean(dim=(0, 2, 3)))
+
+
 def tiny_components(seed: int = TINY_SEED) -> dict:
     """Build every component of the ``tiny`` model with weights drawn from ``seed``."""
     from diffusers import AutoencoderKL, AutoencoderTiny, LCMScheduler, UNet2DConditionModel
@@ -101,6 +131,7 @@ def tiny_components(seed: int = TINY_SEED) -> dict:
         )
     finally:
         torch.random.set_rng_state(gen_state)
+        _calibrate_tiny_autoencoder(tiny_vae, seed + 4)
     scheduler = LCMScheduler()
     for m in (unet, vae, tiny_vae, text_encoder):
         m.eval().requires_grad_(False)

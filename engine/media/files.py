@@ -10,7 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import cv2
+# FFmpeg's own console chatter ("moov atom not found") is not for users: every
+# failure here becomes one MediaError line instead.  Must be set before cv2 opens a file.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+import cv2  # noqa: E402
 import numpy as np
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}

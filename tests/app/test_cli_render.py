@@ -1,0 +1,121 @@
+"""`dreamdeck render` end to end on files written here with OpenCV."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from engine.media.test_pattern import pattern_frame
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_video(path: Path, n=10, size=(160, 120), fps=12.0):
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    assert w.isOpened()
+    for i in range(n):
+        w.write(cv2.cvtColor(pattern_frame(i / fps, *size), cv2.COLOR_RGB2BGR))
+    w.release()
+
+
+def read_video(path: Path):
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return frames, fps
+
+
+def dreamdeck(*args, env=None, cwd=None):
+    e = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, env=e, cwd=cwd or ROOT, timeout=300)
+
+
+def test_render_video_keeps_frame_count_size_and_rate(tmp_path):
+    src, dst = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    write_video(src, n=10, size=(160, 120), fps=12.0)
+    r = dreamdeck("render", "--input", str(src), "--output", str(dst), "--prompt", "neon", "--model", "tiny",
+                  "--size", "128", "--steps", "3", "--seed", "5")
+    assert r.returncode == 0, r.stderr
+    frames, fps = read_video(dst)
+    assert len(frames) == 10
+    assert all(f.shape == (120, 160, 3) for f in frames)
+    assert abs(fps - 12.0) < 0.01
+    assert "wrote 10 frames" in r.stdout
+    assert not (tmp_path / "out.part.mp4").exists()
+
+
+def test_render_image_gives_image_of_same_size(tmp_path):
+    src, dst = tmp_path / "in.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), cv2.cvtColor(pattern_frame(0.5, 200, 150), cv2.COLOR_RGB2BGR))
+    r = dreamdeck("render", "-i", str(src), "-o", str(dst), "--prompt", "x", "--size", "128", "-q")
+    assert r.returncode == 0, r.stderr
+    out = cv2.imread(str(dst))
+    assert out is not None and out.shape == (150, 200, 3)
+
+
+def _one_clean_line(r):
+    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("dreamdeck: error: ")
+    return lines[0]
+
+
+def test_missing_input_file(tmp_path):
+    line = _one_clean_line(dreamdeck("render", "--input", str(tmp_path / "nope.mp4"), "--prompt", "x"))
+    assert "not found" in line
+
+
+def test_unreadable_video(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(os.urandom(4096))
+    line = _one_clean_line(dreamdeck("render", "--input", str(bad), "--prompt", "x"))
+    assert "cannot read video" in line
+
+
+def test_unknown_model_while_offline(tmp_path):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.zeros((64, 64, 3), np.uint8))
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--model", "nobody/no-such-model", "--prompt", "x", env=env))
+    assert "offline" in line.lower()
+
+
+def test_wrong_output_kind_and_bad_size(tmp_path):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.zeros((64, 64, 3), np.uint8))
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--output", str(tmp_path / "o.mp4"), "--size", "128"))
+    assert "output must be" in line
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--size", "100"))
+    assert "multiple of 64" in line
+
+
+def test_demo_runs_with_no_download(tmp_path):
+    out = tmp_path / "demo.mp4"
+    r = dreamdeck("demo", "--seconds", "1", "--size", "64", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    frames, fps = read_video(out)
+    assert len(frames) == 15 and frames[0].shape == (64, 128, 3)  # input | output side by side
+
+
+def test_bench_json_reports_every_ratio(tmp_path):
+    import json
+
+    r = dreamdeck("bench", "--size", "64", "--frames", "4", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    for key in ("engine_fps", "autopipeline_fps", "lcm_img2img_fps", "ratio_vs_autopipeline", "ratio_like_for_like",
+                "stream_batch_vs_sequential", "rcfg_self_vs_full"):
+        assert report[key] > 0, key
+    assert report["ratio_like_for_like"] == round(report["engine_fps"] / report["lcm_img2img_fps"], 3)
