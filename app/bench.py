@@ -29,26 +29,25 @@ def _frames(size: int, n: int) -> list[np.ndarray]:
     return [pattern_frame(i / 15, size, size) for i in range(n)]
 
 
-def _time_engine(stream, frames: list[np.ndarray], warmup: int = 3) -> float:
-    stream.restart()
-    for f in frames[:warmup]:
-        stream.process_one(f)
+def _quiet_libraries() -> None:
+    """diffusers/transformers warn about things that are deliberate here (custom timesteps)."""
+    import warnings
+
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    dlog.set_verbosity_error()
+    tlog.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _fps(run, items: list, warmup: int) -> float:
+    for x in items[:warmup]:
+        run(x)
     t0 = time.perf_counter()
-    for f in frames[warmup:]:
-        stream.process_one(f)
-    return (len(frames) - warmup) / (time.perf_counter() - t0)
-
-
-def _time_pipe(call, frames: list[np.ndarray], warmup: int = 1) -> float:
-    from PIL import Image
-
-    images = [Image.fromarray(f) for f in frames]
-    for im in images[:warmup]:
-        call(im)
-    t0 = time.perf_counter()
-    for im in images[warmup:]:
-        call(im)
-    return (len(images) - warmup) / (time.perf_counter() - t0)
+    for x in items[warmup:]:
+        run(x)
+    return (len(items) - warmup) / (time.perf_counter() - t0)
 
 
 def _pipelines(bundle):
@@ -70,6 +69,8 @@ def _pipelines(bundle):
 
 
 def run_bench(a) -> int:
+    from PIL import Image
+
     from engine.diffusion.model_loader import ModelLoadError, load_model
     from engine.diffusion.schedule import base_timesteps
     from engine.diffusion.stream import DiffusionStream, StreamSettings
@@ -77,6 +78,7 @@ def run_bench(a) -> int:
     from .cli import UserError
 
     say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
+    _quiet_libraries()
     torch.set_grad_enabled(False)
     try:
         bundle = load_model(a.model, tiny_vae=True)
@@ -87,43 +89,51 @@ def run_bench(a) -> int:
     prompt = "a neon jellyfish drifting through a rainy city at night"
     base = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
                           prompts=((prompt, 1.0),), tiny_vae=bundle.tiny_vae is not None)
-    stream = DiffusionStream(bundle, base)
-    frames = _frames(a.size, a.frames + 3)
-    say(f"bench: model {a.model!r}, {a.size}x{a.size}, {a.steps} steps, strength {a.strength}, guidance scale {a.guidance_scale}, "
-        f"torch threads {torch.get_num_threads()}, {a.frames} timed frames per engine run")
-
-    results: dict[str, float] = {}
-
-    def engine(name: str, **changes) -> float:
-        stream.apply(replace(base, **changes))
-        fps = _time_engine(stream, frames)
-        results[name] = fps
-        say(f"  {name:<34} {fps:8.2f} frames/s")
-        return fps
-
-    engine("engine_fps")
-    engine("engine_full_vae_fps", tiny_vae=False)
-    engine("engine_sequential_fps", stream_batch=False)
-    engine("engine_rcfg_full_fps", guidance="full")
-
+    stream = DiffusionStream(bundle, base)  # also puts the shared weights channels-last, for diffusers too
     t_index = stream.denoiser.plan.t_index
     timesteps = [base_timesteps(bundle.scheduler_config)[i] for i in t_index]
     auto, lcm = _pipelines(bundle)
-    slow_frames = frames[: max(3, min(6, a.frames // 4))]
+    rounds = 3
+    per_round = max(4, a.frames // rounds)
+    frames = _frames(a.size, per_round + 2)
+    images = [Image.fromarray(f) for f in frames]
+    say(f"bench: model {a.model!r}, {a.size}x{a.size}, {a.steps} steps (t_index {list(t_index)}), strength {a.strength}, "
+        f"guidance scale {a.guidance_scale}, {torch.get_num_threads()} torch threads, device {bundle.device}; "
+        f"{rounds} interleaved rounds, median frames/s")
 
-    def lcm_call(im):
-        lcm(prompt=prompt, image=im, strength=1.0, timesteps=timesteps, guidance_scale=a.guidance_scale,
-            generator=torch.Generator().manual_seed(0))
+    def engine(**changes):
+        def run():
+            stream.apply(replace(base, **changes))
+            stream.restart()
+            return _fps(stream.process_one, frames, warmup=2)
+        return run
 
-    def auto_call(im):
-        auto(prompt=prompt, image=im, strength=a.strength, generator=torch.Generator().manual_seed(0))
+    def lcm_run():
+        call = lambda im: lcm(prompt=prompt, image=im, strength=1.0, timesteps=timesteps, guidance_scale=a.guidance_scale,
+                              generator=torch.Generator().manual_seed(0))
+        return _fps(call, images[: max(3, per_round // 2) + 1], warmup=1)
 
-    results["lcm_img2img_fps"] = _time_pipe(lcm_call, frames[: max(4, a.frames // 2)])
-    say(f"  {'lcm_img2img_fps (diffusers)':<34} {results['lcm_img2img_fps']:8.2f} frames/s")
-    results["autopipeline_fps"] = _time_pipe(auto_call, slow_frames)
-    say(f"  {'autopipeline_fps (diffusers)':<34} {results['autopipeline_fps']:8.2f} frames/s")
+    def auto_run():
+        call = lambda im: auto(prompt=prompt, image=im, strength=a.strength, generator=torch.Generator().manual_seed(0))
+        return _fps(call, images[:3], warmup=1)
 
-    r = results
+    configs = {
+        "engine_fps": ("DreamDeck: Stream Batch, RCFG self, TAESD", engine()),
+        "engine_full_vae_fps": ("DreamDeck with the full VAE", engine(tiny_vae=False)),
+        "engine_sequential_fps": ("DreamDeck sequential (no Stream Batch)", engine(stream_batch=False)),
+        "engine_rcfg_full_fps": ("DreamDeck with full CFG", engine(guidance="full")),
+        "lcm_img2img_fps": ("diffusers img2img + LCMScheduler", lcm_run),
+        "autopipeline_fps": ("diffusers AutoPipelineForImage2Image", auto_run),
+    }
+    samples: dict[str, list[float]] = {k: [] for k in configs}
+    for _ in range(rounds):
+        for key, (_, run) in configs.items():
+            samples[key].append(run())
+    r = {k: float(np.median(v)) for k, v in samples.items()}
+    for key, (label, _) in configs.items():
+        spread = (max(samples[key]) - min(samples[key])) / r[key] * 100
+        say(f"  {label:<44} {r[key]:8.2f} frames/s  (spread {spread:4.1f}%)")
+
     report = {
         "model": a.model,
         "size": a.size,
@@ -143,7 +153,7 @@ def run_bench(a) -> int:
     if a.json:
         print(json.dumps(report))
     else:
-        print("ratios (higher is better for DreamDeck):")
+        print("ratios (DreamDeck / baseline; above 1 means DreamDeck is faster):")
         for k in ("ratio_vs_autopipeline", "ratio_like_for_like", "ratio_like_for_like_same_vae", "stream_batch_vs_sequential", "rcfg_self_vs_full"):
-            print(f"  {k:<34} {report[k]:8.2f}x")
+            print(f"  {k:<44} {report[k]:8.2f}x")
     return 0

@@ -95,6 +95,7 @@ class DiffusionStream:
         self.noises = NoiseCache()
         self.filter = SimilarityFilter(seed=filter_seed)
         self._last_output: list[np.ndarray] | None = None
+        bundle.use_channels_last()
         self._build(self.settings)
 
     # -- configuration -------------------------------------------------------------
