@@ -165,6 +165,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
             w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
     dt = time.perf_counter() - t0
     print(f"wrote {a.output} (input left, output right): {len(frames) / dt:.1f} frames/s on this machine")
+    if a.model == "tiny":
+        print("the built-in 'tiny' model has random weights, so its output is texture, not pictures: it proves the"
+              " pipeline runs here without any download")
     print("next: 'dreamdeck render --input VIDEO --prompt \"...\" --model stabilityai/sd-turbo' or 'dreamdeck bench'")
     return 0
 

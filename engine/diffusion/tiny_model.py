@@ -143,3 +143,34 @@ def tiny_components(seed: int = TINY_SEED) -> dict:
         "tokenizer": tokenizer,
         "scheduler": scheduler,
     }
+
+
+def tiny_sdxl_components(seed: int = TINY_SEED) -> dict:
+    """An SDXL-shaped tiny model: two text encoders (the second with a pooled
+    projection) and a UNet with SDXL's ``text_time`` added conditioning."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    parts = tiny_components(seed)
+    tokenizer = parts["tokenizer"]
+    text = dict(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed + 10)
+        unet = UNet2DConditionModel(
+            sample_size=32, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+            cross_attention_dim=64, attention_head_dim=8, norm_num_groups=16, use_linear_projection=True,
+            addition_embed_type="text_time", addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32,
+        )
+        torch.manual_seed(seed + 11)
+        text_encoder = CLIPTextModel(CLIPTextConfig(**text))
+        torch.manual_seed(seed + 12)
+        text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(projection_dim=32, **text))
+    for m in (unet, text_encoder, text_encoder_2):
+        m.eval().requires_grad_(False)
+    parts.update(unet=unet, text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer_2=tiny_tokenizer())
+    return parts

@@ -27,7 +27,7 @@ from engine.diffusion.model_loader import (
     load_model,
 )
 from engine.diffusion.model_sources import checkpoint_family
-from engine.diffusion.tiny_model import tiny_components, tiny_tokenizer
+from engine.diffusion.tiny_model import tiny_components, tiny_sdxl_components
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 LCM_LORA_SD15 = "latent-consistency/lcm-lora-sdv1-5"
@@ -362,27 +362,11 @@ def test_pickled_lora_is_refused(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_sdxl_folder(tmp_path_factory):
     """A tiny SDXL-shaped pipeline (two text encoders, text_time UNet) saved as a diffusers folder."""
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
-
-    base = tiny_components()
-    tokenizer = tiny_tokenizer()
-    text_config = dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                       num_attention_heads=4, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
-                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    with torch.random.fork_rng():
-        torch.manual_seed(11)
-        unet = UNet2DConditionModel(
-            sample_size=32, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=64, attention_head_dim=8, norm_num_groups=16, use_linear_projection=True,
-            addition_embed_type="text_time", addition_time_embed_dim=8, projection_class_embeddings_input_dim=6 * 8 + 32,
-        )
-        text_encoder = CLIPTextModel(CLIPTextConfig(**text_config))
-        text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(projection_dim=32, **text_config))
+    c = tiny_sdxl_components()
     folder = tmp_path_factory.mktemp("sdxl") / "tiny-sdxl"
     StableDiffusionXLPipeline(
-        vae=base["vae"], text_encoder=text_encoder, text_encoder_2=text_encoder_2, tokenizer=tokenizer,
-        tokenizer_2=tiny_tokenizer(), unet=unet, scheduler=LCMScheduler(steps_offset=1),
+        vae=c["vae"], text_encoder=c["text_encoder"], text_encoder_2=c["text_encoder_2"], tokenizer=c["tokenizer"],
+        tokenizer_2=c["tokenizer_2"], unet=c["unet"], scheduler=LCMScheduler(steps_offset=1),
     ).save_pretrained(folder, safe_serialization=True)
     return folder
 
