@@ -95,6 +95,7 @@ class DiffusionStream:
         self.noises = NoiseCache()
         self.filter = SimilarityFilter(seed=filter_seed)
         self._last_output: list[np.ndarray] | None = None
+        self._snapshot_version: int | None = None
         bundle.use_channels_last()
         self._build(self.settings)
 
@@ -143,6 +144,20 @@ class DiffusionStream:
             self.filter.reset()
         self.settings = s
         self._applied = s
+
+    def sync(self, snapshot) -> bool:
+        """Apply a parameter-registry snapshot if it is newer than the last one seen.
+
+        Called by the generate loop once per frame edge; returns True when
+        something was applied.  Reload-level parameters (model, size, steps,
+        frame buffer) are applied too: the stream rebuilds or refills as needed.
+        """
+        if snapshot.version == self._snapshot_version:
+            return False
+        self._snapshot_version = snapshot.version
+        keep = {k: getattr(self.settings, k) for k in ("t_index_list", "stream_batch")}
+        self.apply(StreamSettings.from_values(snapshot.values, **keep))
+        return True
 
     def _negative(self, text: str) -> Condition:
         c = self.prompts.get(text)

@@ -110,3 +110,19 @@ def test_live_changes_do_not_reset_the_stream(tiny_bundle, encoder_calls):
     assert plans[0] != plans[1]  # strength moved the timesteps
     s.apply(replace(s.settings, steps=3))  # a new step count refills the buffer
     assert s.process_one(frame) is None
+
+
+def test_registry_changes_reach_the_stream_at_the_next_frame_edge(tiny_bundle, encoder_calls):
+    from engine.params import engine_store
+
+    store = engine_store()
+    store.update({"size": 128, "prompt.1.text": A, "prompt.2.text": B})
+    s = DiffusionStream(tiny_bundle, StreamSettings(size=128))
+    assert s.sync(store.snapshot()) is True
+    assert s.sync(store.snapshot()) is False  # same version: nothing to do
+    calls = len(encoder_calls)
+    store.update({"prompt.1.weight": 0.0, "prompt.2.weight": 1.0, "strength": 0.9, "guidance": "initialize"})
+    assert s.sync(store.snapshot()) is True
+    assert len(encoder_calls) == calls + 1  # only B was new
+    assert torch.equal(s.cond.tokens, tiny_bundle.encode_text(B)[0])
+    assert s.guidance.mode == "initialize" and s.settings.strength == 0.9
