@@ -92,18 +92,20 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
 
     settings = settings_from_args(a)
 
-    last = [""]
+    live = not quiet and sys.stderr.isatty()  # logs and pipes get only results and errors
 
     def progress(stage: str, fraction: float) -> None:
-        # loading stages for a person at a terminal; logs and pipes get only results and errors
-        if not quiet and sys.stderr.isatty() and stage != last[0]:
-            last[0] = stage
-            print(f"  {stage}", file=sys.stderr)
+        if live:  # one line, rewritten in place: stages and download progress
+            sys.stderr.write(f"\r  [{fraction * 100:3.0f}%] {stage}"[:110].ljust(110))
+            sys.stderr.flush()
 
     try:
         bundle = load_model(a.model, tiny_vae=settings.tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
     except ModelLoadError as e:
         raise UserError(str(e)) from None
+    finally:
+        if live:
+            sys.stderr.write("\n")
     try:
         return DiffusionStream(bundle, settings)
     except ValueError as e:
