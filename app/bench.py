@@ -75,8 +75,16 @@ def run_bench(a) -> int:
     from engine.diffusion.schedule import base_timesteps
     from engine.diffusion.stream import DiffusionStream, StreamSettings
 
-    from .cli import UserError
+    from engine.params import ParamError, engine_store
 
+    from .errors import UserError
+
+    try:  # the registry's own checks, before any time is spent on the model
+        engine_store().update({"size": a.size, "steps": a.steps, "strength": a.strength, "guidance_scale": a.guidance_scale})
+    except ParamError as e:
+        raise UserError(str(e)) from None
+    if a.frames < 4:
+        raise UserError(f"--frames must be at least 4; got {a.frames}")
     say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
     _quiet_libraries()
     torch.set_grad_enabled(False)
@@ -84,8 +92,6 @@ def run_bench(a) -> int:
         bundle = load_model(a.model, tiny_vae=True)
     except ModelLoadError as e:
         raise UserError(str(e)) from None
-    if a.size % 64:
-        raise UserError(f"--size must be a multiple of 64; got {a.size}")
     prompt = "a neon jellyfish drifting through a rainy city at night"
     base = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
                           prompts=((prompt, 1.0),), tiny_vae=bundle.tiny_vae is not None)

@@ -13,11 +13,17 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import UserError, one_line
+
 EXIT_USER_ERROR = 2
 
 
-class UserError(Exception):
-    """Something the user can fix; printed as one line."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (plus where to find help), not the whole usage text."""
+
+    def error(self, message: str):
+        print(f"dreamdeck: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
 
 
 def _lora(text: str) -> tuple[str, float]:
@@ -81,8 +87,6 @@ def settings_from_args(a: argparse.Namespace):
         )
     except ParamError as e:
         raise UserError(str(e)) from None
-    if a.size % 64:
-        raise UserError(f"--size must be a multiple of 64 (e.g. 256, 512); got {a.size}")
     return StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index)
 
 
@@ -102,10 +106,11 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
     try:
         bundle = load_model(a.model, tiny_vae=settings.tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
     except ModelLoadError as e:
+        if live:  # the error replaces the progress line
+            sys.stderr.write("\r" + " " * 110 + "\r")
         raise UserError(str(e)) from None
-    finally:
-        if live:
-            sys.stderr.write("\n")
+    if live:
+        sys.stderr.write("\n")
     try:
         return DiffusionStream(bundle, settings)
     except ValueError as e:
@@ -116,7 +121,7 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
 def cmd_render(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.media.files import MediaError, probe
+    from engine.media.files import MediaError, check_output_folder, probe
     from engine.render import check_output_kind, render_file
 
     try:
@@ -128,6 +133,7 @@ def cmd_render(a: argparse.Namespace) -> int:
         a.output = str(p.with_name(p.stem + "-dreamdeck" + (p.suffix if info.kind == "image" else ".mp4")))
     try:
         check_output_kind(info, a.output)
+        check_output_folder(a.output)
     except MediaError as e:
         raise UserError(str(e)) from None
     stream = load_stream(a)
@@ -154,15 +160,23 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from engine.media.test_pattern import pattern_frame
     from engine.render import stream_frames
 
-    a.model = getattr(a, "model", "tiny")
-    stream = load_stream(a)
+    import numpy as np
+
+    from engine.media.files import MediaError, check_output_folder
+
     fps = 15
-    frames = [pattern_frame(i / fps, a.size, a.size) for i in range(int(a.seconds * fps))]
+    if a.seconds <= 0:
+        raise UserError(f"--seconds must be above 0; got {a.seconds}")
+    try:
+        check_output_folder(a.output)
+        writer = VideoWriter(a.output, fps, (a.size * 2, a.size))
+    except MediaError as e:
+        raise UserError(str(e)) from None
+    stream = load_stream(a)
+    frames = [pattern_frame(i / fps, a.size, a.size) for i in range(max(1, int(a.seconds * fps)))]
     print(f"DreamDeck demo: model {a.model!r} at {a.size}px, {len(frames)} frames of the moving test pattern")
     t0 = time.perf_counter()
-    with VideoWriter(a.output, fps, (a.size * 2, a.size)) as w:
-        import numpy as np
-
+    with writer as w:
         for src, out in zip(frames, stream_frames(stream, frames)):
             w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
     dt = time.perf_counter() - t0
@@ -181,9 +195,9 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dreamdeck", description="Real-time stream diffusion for VJs and streamers.")
+    p = _Parser(prog="dreamdeck", description="Real-time stream diffusion for VJs and streamers.")
     p.add_argument("--debug", action="store_true", help="show full tracebacks")
-    sub = p.add_subparsers(dest="command")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     r = sub.add_parser("render", help="repaint an image or a video file")
     r.add_argument("--input", "-i", required=True, help="image or video file")
@@ -204,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--steps", type=int, default=2)
     b.add_argument("--strength", type=float, default=0.5)
     b.add_argument("--guidance-scale", type=float, default=1.2)
-    b.add_argument("--frames", type=int, default=24, help="frames timed per configuration")
+    b.add_argument("--frames", type=int, default=48, help="frames timed per engine configuration, over 3 rounds")
     b.add_argument("--json", action="store_true", help="print one JSON object")
     b.set_defaults(func=cmd_bench)
     return p
@@ -228,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug, not the user's fault: one line, details on request
         if a.debug:
             raise
-        print(f"dreamdeck: internal error: {type(e).__name__}: {e} (run with --debug for details)", file=sys.stderr)
+        print(f"dreamdeck: internal error: {type(e).__name__}: {one_line(e)} (run 'dreamdeck --debug ...' for details)", file=sys.stderr)
         return 1
 
 

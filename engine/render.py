@@ -82,12 +82,12 @@ def render_file(
             progress(1, 1)
         return 1
     written = 0
-    with VideoWriter(dst, info.fps, size) as writer:
+    with VideoWriter(dst, info.fps, size) as writer:  # an error inside leaves no file behind
         for img in stream_frames(stream, iter_video(src)):
             writer.write(restore(img))
             written += 1
             if progress:
                 progress(written, info.frame_count)
-    if written == 0:
-        raise MediaError(f"no frames could be decoded from {src}")
+        if written == 0:
+            raise MediaError(f"no frames could be decoded from {src}")
     return written

@@ -10,6 +10,7 @@ empties the Stream Batch buffer.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -96,8 +97,11 @@ class DiffusionStream:
         self.filter = SimilarityFilter(seed=filter_seed)
         self._last_output: list[np.ndarray] | None = None
         self._snapshot_version: int | None = None
+        self._applied: StreamSettings | None = None
+        self._lock = threading.RLock()  # apply() may come from another thread than process()
+        self.last_error: str | None = None
         bundle.use_channels_last()
-        self._build(self.settings)
+        self.apply(self.settings)
 
     # -- configuration -------------------------------------------------------------
     def _t_index(self, s: StreamSettings) -> list[int]:
@@ -105,58 +109,73 @@ class DiffusionStream:
             return list(s.t_index_list)
         return t_index_for_strength(self.bundle.scheduler_config, s.strength, s.steps)
 
-    def _build(self, s: StreamSettings) -> None:
-        b = self.bundle
-        if s.size % 64:
-            raise ValueError(f"size must be a multiple of 64 pixels; got {s.size}")
-        self.latent_hw = s.size // b.vae_scale_factor
-        self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size))
-        plan = step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype)
-        self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
-        self._applied: StreamSettings | None = None
-        self.apply(s)
-
     def apply(self, s: StreamSettings) -> None:
-        """Apply settings at a frame edge; only steps/size/frame buffer rebuild the stream."""
-        old = self._applied
-        if old is not None and (s.size, s.frame_buffer_size) != (old.size, old.frame_buffer_size):
-            self.settings = s
-            self._build(s)
-            return
-        b = self.bundle
-        if old is None or (s.strength, s.steps, s.t_index_list) != (old.strength, old.steps, old.t_index_list):
-            self.denoiser.set_plan(step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype))
-        self.guidance = GuidanceSettings(s.guidance, s.guidance_scale, s.delta)
-        texts, weights = _weights_or_first(s.prompts)
-        used = [i for i, w in enumerate(weights) if w > 0]
-        conds = [self.prompts.get(texts[i]) if i in used else None for i in range(len(texts))]
-        self.cond = blend_conditions(conds, weights, s.prompt_blend)
-        self.neg = self._negative(s.negative_prompt)
-        seeds, sw = _weights_or_first(s.seeds)
-        shape = (self.denoiser.plan.steps, s.frame_buffer_size, b.latent_channels, self.latent_hw, self.latent_hw)
-        noises = [self.noises.get(seeds[i], shape, b.device, b.dtype) if w > 0 else None for i, w in enumerate(sw)]
-        flat = [None if n is None else n.reshape(shape[0], -1) for n in noises]
-        self.denoiser.set_noise(blend_tensors(flat, sw, s.seed_blend, unit_variance=True).reshape(shape))
-        if old is not None and old.stream_batch != s.stream_batch:
-            self.denoiser.reset()
-        self.filter.configure(s.similarity_threshold, s.max_skip_frame)
-        if not s.similarity_filter:
-            self.filter.reset()
-        self.settings = s
-        self._applied = s
+        """Apply settings at a frame edge, all or nothing.
+
+        Everything that can fail (sizes, timesteps, guidance mode, prompt
+        encoding, noise) is worked out first; only then is the new state put in
+        place, so a refused change leaves the stream running as it was.  Only a
+        new size or frame buffer size builds a new denoiser; a new step count
+        refills the Stream Batch buffer; everything else is live.
+        """
+        with self._lock:
+            b = self.bundle
+            old = self._applied
+            if s.size % 64 or s.size <= 0:
+                raise ValueError(f"size must be a multiple of 64 pixels; got {s.size}")
+            rebuild = old is None or (s.size, s.frame_buffer_size) != (old.size, old.frame_buffer_size)
+            plan = None
+            if rebuild or (s.strength, s.steps, s.t_index_list) != (old.strength, old.steps, old.t_index_list):
+                plan = step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype)
+            guidance = GuidanceSettings(s.guidance, s.guidance_scale, s.delta)
+            texts, weights = _weights_or_first(s.prompts)
+            conds = [self.prompts.get(t) if w > 0 else None for t, w in zip(texts, weights)]
+            cond = blend_conditions(conds, weights, s.prompt_blend)
+            neg = self._negative(s.negative_prompt)
+            latent_hw = s.size // b.vae_scale_factor
+            steps = plan.steps if plan is not None else self.denoiser.plan.steps
+            shape = (steps, s.frame_buffer_size, b.latent_channels, latent_hw, latent_hw)
+            seeds, sw = _weights_or_first(s.seeds)
+            noises = [self.noises.get(seed, shape, b.device, b.dtype).reshape(steps, -1) if w > 0 else None for seed, w in zip(seeds, sw)]
+            noise = blend_tensors(noises, sw, s.seed_blend, unit_variance=True).reshape(shape)
+
+            # commit
+            if rebuild:
+                self.latent_hw = latent_hw
+                self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size))
+                self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
+                self._last_output = None  # never hand out a frame of the old size
+                self.filter.reset()
+            elif plan is not None:
+                self.denoiser.set_plan(plan)
+            self.denoiser.set_noise(noise)
+            if old is not None and old.stream_batch != s.stream_batch:
+                self.denoiser.reset()
+            self.guidance, self.cond, self.neg = guidance, cond, neg
+            self.filter.configure(s.similarity_threshold, s.max_skip_frame)
+            if not s.similarity_filter:
+                self.filter.reset()
+            self.settings = self._applied = s
 
     def sync(self, snapshot) -> bool:
         """Apply a parameter-registry snapshot if it is newer than the last one seen.
 
         Called by the generate loop once per frame edge; returns True when
-        something was applied.  Reload-level parameters (model, size, steps,
-        frame buffer) are applied too: the stream rebuilds or refills as needed.
+        something was applied.  Size, steps and frame buffer size are applied
+        too (the stream rebuilds or refills); the ``model`` parameter is the
+        loader's business, not this stage's.  A refused snapshot leaves the
+        stream as it was and its reason in ``last_error``.
         """
         if snapshot.version == self._snapshot_version:
             return False
         self._snapshot_version = snapshot.version
         keep = {k: getattr(self.settings, k) for k in ("t_index_list", "stream_batch")}
-        self.apply(StreamSettings.from_values(snapshot.values, **keep))
+        try:
+            self.apply(StreamSettings.from_values(snapshot.values, **keep))
+        except ValueError as e:
+            self.last_error = str(e)
+            return False
+        self.last_error = None
         return True
 
     def _negative(self, text: str) -> Condition:
@@ -206,6 +225,10 @@ class DiffusionStream:
         fills after a (re)start.  With the similarity filter on, a near-repeat
         input returns the previous output at once.
         """
+        with self._lock:
+            return self._process(frames)
+
+    def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
         x = self.to_tensor(frames)
         if self.settings.similarity_filter:
@@ -213,7 +236,7 @@ class DiffusionStream:
                 self.filter.mark_processed(x)  # nothing to repeat yet: process, but remember it
             elif self.filter.should_skip(x):
                 self.metrics.skip()
-                return self._last_output
+                return list(self._last_output)  # the same (read-only) images again
         if self.settings.stream_batch:
             out = self.denoiser.stream_step(self.encode(x), self.cond, self.neg, self.guidance)
         else:
@@ -234,6 +257,7 @@ class DiffusionStream:
 
     def restart(self) -> None:
         """Empty the pipeline (e.g. after a source switch) so no old frame leaks out."""
-        self.denoiser.reset()
-        self.filter.reset()
-        self._last_output = None
+        with self._lock:
+            self.denoiser.reset()
+            self.filter.reset()
+            self._last_output = None

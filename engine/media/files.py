@@ -59,6 +59,14 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         cap.release()
 
 
+def check_output_folder(path: str | os.PathLike) -> None:
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise MediaError(f"output folder does not exist: {folder} (create it first or choose another path)")
+    if not os.access(folder, os.W_OK):
+        raise MediaError(f"output folder is not writable: {folder}")
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None

@@ -45,7 +45,7 @@ def _seed_params() -> list[Param]:
 ENGINE_PARAMS: tuple[Param, ...] = (
     Param("model", Kind.STR, "tiny", "Model: 'tiny', a Hugging Face id, a diffusers folder or a .safetensors file", apply=Apply.RELOAD, group="model"),
     Param("tiny_vae", Kind.BOOL, True, "Use the tiny autoencoder (TAESD) for speed", apply=Apply.RELOAD, group="model"),
-    Param("size", Kind.INT, 512, "Square model resolution", 64, 1024, unit="px", apply=Apply.RELOAD, group="model"),
+    Param("size", Kind.INT, 512, "Square model resolution", 64, 1024, unit="px", apply=Apply.RELOAD, group="model", multiple_of=64),
     Param("steps", Kind.INT, 2, "Denoising steps per frame (Stream Batch size)", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("frame_buffer_size", Kind.INT, 1, "Frames denoised together per UNet call", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("strength", Kind.FLOAT, 0.5, "How far the model may move away from the input", 0.02, 1.0, group="diffusion"),

@@ -49,6 +49,7 @@ class Param:
     apply: Apply = Apply.LIVE
     group: str = "engine"
     max_length: int = 1000
+    multiple_of: int | None = None  # for INT: values must be multiples of this (e.g. 64 px)
 
     @property
     def osc_address(self) -> str:
@@ -78,7 +79,9 @@ class Param:
                 raise ParamError(f"{self.name} takes one of {', '.join(self.choices)}; got {value!r}")
             return value
         # numbers
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool):
+            raise ParamError(f"{self.name} takes a number, not {value!r}")
+        if not isinstance(value, (int, float)):
             try:
                 value = float(value)
             except (TypeError, ValueError):
@@ -94,6 +97,8 @@ class Param:
         lo, hi = self.minimum, self.maximum
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise ParamError(f"{self.name} takes {self.range_text()}; got {value!r}")
+        if self.multiple_of and value % self.multiple_of:
+            raise ParamError(f"{self.name} takes multiples of {self.multiple_of} ({self.range_text()}); got {value!r}")
         return value
 
     def range_text(self) -> str:

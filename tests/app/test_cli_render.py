@@ -97,7 +97,11 @@ def test_wrong_output_kind_and_bad_size(tmp_path):
     line = _one_clean_line(dreamdeck("render", "--input", str(src), "--output", str(tmp_path / "o.mp4"), "--size", "128"))
     assert "output must be" in line
     line = _one_clean_line(dreamdeck("render", "--input", str(src), "--size", "100"))
-    assert "multiple of 64" in line
+    assert "multiples of 64" in line
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--steps", "many"))
+    assert "--steps" in line and "--help" in line  # argparse mistakes are one line too
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--output", str(tmp_path / "no" / "o.png")))
+    assert "output folder does not exist" in line
 
 
 def test_demo_runs_with_no_download(tmp_path):
