@@ -61,8 +61,12 @@ PIPELINE_PATTERNS = (
     "tokenizer*/*",
     "text_encoder*/config.json",
     "text_encoder*/model.safetensors",
+    "text_encoder*/model.safetensors.index.json",  # large encoders come in shards
+    "text_encoder*/model-*-of-*.safetensors",
     "unet/config.json",
     "unet/diffusion_pytorch_model.safetensors",
+    "unet/diffusion_pytorch_model.safetensors.index.json",
+    "unet/diffusion_pytorch_model-*-of-*.safetensors",
     "vae/config.json",
     "vae/diffusion_pytorch_model.safetensors",
 )
