@@ -1,0 +1,1 @@
+"""The live pipeline: sources, threads joined by latest-frame slots, the output stage and sinks."""
