@@ -5,6 +5,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+import threading
+import time
+
 import pytest
 import torch
 
@@ -26,3 +29,21 @@ def tiny_bundle(tiny):
         name="tiny", family="sd15", unet=tiny["unet"], vae=tiny["vae"], text_encoder=tiny["text_encoder"],
         tokenizer=tiny["tokenizer"], scheduler_config=dict(tiny["scheduler"].config), tiny_vae=tiny["tiny_vae"],
     )
+
+
+# Threads that libraries start once per process and keep (not ours to stop).
+_LIBRARY_THREADS = ("TMonitor", "pydevd", "ThreadPoolExecutor", "asyncio_")
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_behind():
+    """Fail any test that leaves a thread running (the live engine must stop cleanly)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 2.0
+    while True:
+        extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith(_LIBRARY_THREADS)]
+        if not extra or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert not extra, f"threads left running: {[t.name for t in extra]}"

@@ -63,5 +63,25 @@ ENGINE_PARAMS: tuple[Param, ...] = (
 )
 
 
+OUTPUT_SIZES = ("1280x720", "1920x1080", "1024x576", "854x480", "640x360", "512x512")
+
+LIVE_PARAMS: tuple[Param, ...] = (
+    Param("output_size", Kind.CHOICE, "1280x720", "Output resolution (virtual camera, recorder)", choices=OUTPUT_SIZES, apply=Apply.RELOAD, group="output"),
+    Param("output_fps", Kind.INT, 30, "Output frame rate", 1, 120, unit="fps", apply=Apply.RELOAD, group="output"),
+    Param("fit_mode", Kind.CHOICE, "fit", "Square frames on the output: fit (letterbox), fill (crop) or stretch", choices=("fit", "fill", "stretch"), group="output"),
+    Param("blackout", Kind.BOOL, False, "Black output (latched)", group="safety"),
+    Param("blackout_momentary", Kind.BOOL, False, "Black output while held", group="safety"),
+    Param("freeze", Kind.BOOL, False, "Hold the current output frame", group="safety"),
+    Param("passthrough", Kind.BOOL, False, "Crossfade to the raw input", group="safety"),
+    Param("passthrough_time", Kind.FLOAT, 1.0, "Crossfade time to and from the raw input", 0.0, 30.0, unit="s", group="safety"),
+    Param("fade_to_black", Kind.BOOL, False, "Fade the output to black", group="safety"),
+    Param("fade_time", Kind.FLOAT, 2.0, "Fade-to-black time", 0.0, 30.0, unit="s", group="safety"),
+    Param("brightness", Kind.FLOAT, 1.0, "Master brightness", 0.0, 2.0, group="safety"),
+    Param("watchdog", Kind.BOOL, True, "Cover a generation stall automatically", group="safety"),
+    Param("watchdog_limit", Kind.FLOAT, 2.0, "Stall length before the watchdog steps in", 0.1, 60.0, unit="s", group="safety"),
+    Param("watchdog_action", Kind.CHOICE, "freeze", "What the watchdog shows during a stall", choices=("freeze", "passthrough"), group="safety"),
+)
+
+
 def engine_store() -> ParamStore:
-    return ParamStore(ENGINE_PARAMS)
+    return ParamStore(ENGINE_PARAMS + LIVE_PARAMS)
