@@ -63,8 +63,8 @@ def add_model_options(p: argparse.ArgumentParser, size: int = 512) -> None:
     d.add_argument("--frame-buffer-size", type=int, default=1)
 
 
-def settings_from_args(a: argparse.Namespace):
-    from engine.diffusion.stream import StreamSettings
+def build_store(a: argparse.Namespace):
+    """A parameter store holding the command line's values, each checked by the registry."""
     from engine.params.catalog import engine_store
     from engine.params.registry import ParamError
 
@@ -87,14 +87,17 @@ def settings_from_args(a: argparse.Namespace):
         )
     except ParamError as e:
         raise UserError(str(e)) from None
-    return StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index)
+    return store
 
 
-def load_stream(a: argparse.Namespace, quiet: bool = False):
+def settings_from_args(a: argparse.Namespace):
+    from engine.diffusion.stream import StreamSettings
+
+    return StreamSettings.from_values(build_store(a).snapshot().values, t_index_list=a.t_index)
+
+
+def load_bundle(a: argparse.Namespace, quiet: bool = False):
     from engine.diffusion.model_loader import ModelLoadError, load_model
-    from engine.diffusion.stream import DiffusionStream
-
-    settings = settings_from_args(a)
 
     live = not quiet and sys.stderr.isatty()  # logs and pipes get only results and errors
 
@@ -104,13 +107,21 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
             sys.stderr.flush()
 
     try:
-        bundle = load_model(a.model, tiny_vae=settings.tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
+        bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
     except ModelLoadError as e:
         if live:  # the error replaces the progress line
             sys.stderr.write("\r" + " " * 110 + "\r")
         raise UserError(str(e)) from None
     if live:
         sys.stderr.write("\n")
+    return bundle
+
+
+def load_stream(a: argparse.Namespace, quiet: bool = False):
+    from engine.diffusion.stream import DiffusionStream
+
+    settings = settings_from_args(a)  # checked before the (slow) model load
+    bundle = load_bundle(a, quiet)
     try:
         return DiffusionStream(bundle, settings)
     except ValueError as e:
@@ -189,6 +200,14 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
+    if a.pipeline and a.power:
+        raise UserError("choose one of --pipeline and --power")
+    if a.pipeline or a.power:
+        from .bench_live import run_pipeline_bench, run_power_bench
+
+        if a.seconds <= 0:
+            raise UserError(f"--seconds must be above 0; got {a.seconds}")
+        return run_pipeline_bench(a) if a.pipeline else run_power_bench(a)
     from .bench import run_bench
 
     return run_bench(a)
@@ -212,6 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(d, size=256)
     d.set_defaults(func=cmd_demo)
 
+    lv = sub.add_parser("live", help="run live: a source through the model to the virtual camera and/or a recording")
+    add_model_options(lv, size=512)
+    from .live import add_live_arguments, cmd_live
+
+    add_live_arguments(lv)
+    lv.set_defaults(func=cmd_live)
+
     b = sub.add_parser("bench", help="measure the engine against diffusers' pipelines, side by side")
     b.add_argument("--model", default="tiny")
     b.add_argument("--size", type=int, default=256)
@@ -220,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--guidance-scale", type=float, default=1.2)
     b.add_argument("--frames", type=int, default=48, help="frames timed per engine configuration, over 3 rounds")
     b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--pipeline", action="store_true", help="time the live plumbing alone (identity model, 512 in, 720p out)")
+    b.add_argument("--power", action="store_true", help="CPU (and GPU energy) per second of output: static vs moving, filter on/off")
+    b.add_argument("--seconds", type=float, default=5.0, help="run length for --pipeline/--power (default %(default)s)")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -1,0 +1,103 @@
+"""``dreamdeck live``: a source through the model to the virtual camera and/or a recording."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from .errors import UserError
+
+
+def add_live_arguments(p) -> None:
+    g = p.add_argument_group("live")
+    g.add_argument("--source", default="pattern", help="pattern | pattern:static | camera:N | file:PATH | screen[:L,T,W,H] | image:PATH")
+    g.add_argument("--vcam", action="store_true", help="send the output to the virtual camera (OBS, Zoom, Resolume)")
+    g.add_argument("--vcam-device", default=None, help="virtual camera device, e.g. /dev/video10")
+    g.add_argument("--vcam-backend", default="auto", help="auto | obs | v4l2loopback | unitycapture")
+    g.add_argument("--record", default=None, metavar="PATH", help="also record the output to a video file")
+    g.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    g.add_argument("--out-size", default="1280x720", help="output resolution (default %(default)s)")
+    g.add_argument("--fps", type=int, default=30, help="output frame rate (default %(default)s)")
+    g.add_argument("--similarity-filter", action="store_true", help="skip the model on near-identical input (saves power)")
+
+
+def status_line(m: dict, elapsed: float) -> str:
+    lat = "-" if m["latency_ms"] is None else f"{m['latency_ms']:.0f} ms"
+    sinks = ", ".join(f"{k} {v.split(':')[0]}" for k, v in m["sinks"].items()) or "none"
+    gpu = f" gpu {m['gpu_util_percent']:.0f}% {m['gpu_power_w']:.0f} W" if "gpu_power_w" in m else ""
+    wd = " WATCHDOG" if m["watchdog"] else ""
+    return (f"{elapsed:5.0f}s  in {m['input_fps']:4.1f}  gen {m['generate_fps']:4.1f}  out {m['output_fps']:4.1f} fps  "
+            f"latency {lat}  dropped {m['dropped_input']}  repeated {m['repeated_output']}  skip {m['skip_rate'] * 100:.0f}%  "
+            f"cpu {m['cpu_percent']:.0f}%{gpu}  sinks: {sinks}{wd}")
+
+
+def cmd_live(a) -> int:
+    from engine.diffusion.stream import DiffusionStream, StreamSettings
+    from engine.live.contracts import SourceError
+    from engine.live.pipeline import LivePipeline
+    from engine.params import ParamError
+    from engine.sinks.recorder import RecorderSink
+    from engine.sources import make_source
+
+    from .cli import build_store, load_bundle
+
+    if a.duration is not None and a.duration <= 0:
+        raise UserError(f"--duration must be above 0 seconds; got {a.duration}")
+    store = build_store(a)
+    try:
+        store.update({"output_size": a.out_size, "output_fps": a.fps, "similarity_filter": a.similarity_filter})
+    except ParamError as e:
+        raise UserError(str(e)) from None
+    try:
+        source = make_source(a.source)
+    except SourceError as e:
+        raise UserError(str(e)) from None
+    sinks = []
+    if a.record:
+        from engine.media.files import MediaError, check_output_folder
+
+        try:
+            check_output_folder(a.record)
+        except MediaError as e:
+            raise UserError(str(e)) from None
+        sinks.append(RecorderSink(a.record))
+    if a.vcam:
+        from engine.sinks.virtual_camera import VirtualCameraSink, diagnose_virtual_camera
+
+        problem = diagnose_virtual_camera(a.vcam_backend, a.vcam_device)
+        if problem:
+            raise UserError(problem)
+        sinks.append(VirtualCameraSink(backend=a.vcam_backend, device=a.vcam_device))
+    bundle = load_bundle(a)
+    stream = DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
+    pipeline = LivePipeline(store, stream, source)
+    for s in sinks:
+        pipeline.add_sink(s)
+
+    stop = threading.Event()
+    old = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"live: {a.source} -> model {a.model!r} at {a.size}px -> {a.out_size} @ {a.fps} fps"
+          f"{' -> virtual camera' if a.vcam else ''}{' -> ' + a.record if a.record else ''}; Ctrl-C stops", flush=True)
+    t0 = time.monotonic()
+    pipeline.start()
+    try:
+        while not stop.wait(1.0):
+            elapsed = time.monotonic() - t0
+            print(status_line(pipeline.snapshot_metrics(), elapsed), flush=True)
+            if a.duration is not None and elapsed >= a.duration:
+                break
+    finally:
+        pipeline.stop()
+        signal.signal(signal.SIGINT, old)
+    m = pipeline.snapshot_metrics()
+    elapsed = time.monotonic() - t0
+    lat = "-" if m["latency_ms"] is None else f"{m['latency_ms']:.0f} ms"
+    print(f"summary: {m['frames_out']} frames out in {elapsed:.1f} s ({m['frames_out'] / elapsed:.1f} fps), "
+          f"{m['frames_generated']} generated, latency {lat}, dropped {m['dropped_input']}, repeated {m['repeated_output']}, "
+          f"skip rate {m['skip_rate'] * 100:.0f}%")
+    for f in m["faults"][-5:]:
+        print(f"fault: {f}")
+    if a.record:
+        print(f"recorded {a.record}")
+    return 0
