@@ -1,0 +1,41 @@
+"""`dreamdeck live` end to end: a recording of the right length, and clear errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dreamdeck(*args):
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=120)
+
+
+def test_live_records_the_duration_at_the_output_rate(tmp_path):
+    out = tmp_path / "live.mp4"
+    r = dreamdeck("live", "--source", "pattern", "--model", "tiny", "--size", "64", "--record", str(out),
+                  "--duration", "3", "--out-size", "640x360", "--fps", "20")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert any(" out " in l and "latency" in l for l in lines)  # a status line each second
+    assert lines[-1].startswith("recorded") and any(l.startswith("summary:") for l in lines)
+    cap = cv2.VideoCapture(str(out))
+    n, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
+    assert fps == 20 and 54 <= n <= 66, (n, fps)  # about 3 s at 20 fps
+    assert (cap.get(3), cap.get(4)) == (640, 360)
+
+
+def test_live_bad_inputs_are_one_line():
+    for args, expect in (
+        (("--source", "webcam"), "unknown kind"),
+        (("--out-size", "999x1"), "output_size"),
+        (("--duration", "0"), "--duration"),
+        (("--record", "/no/such/folder/x.mp4"), "output folder does not exist"),
+    ):
+        r = dreamdeck("live", "--model", "tiny", *args)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert r.returncode == 2 and len(lines) == 1 and expect in lines[0], (args, r.stderr)
