@@ -199,6 +199,22 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_devices(a: argparse.Namespace) -> int:
+    """What this machine offers a show: cameras, screen capture, the virtual camera."""
+    from engine.sinks.virtual_camera import diagnose_virtual_camera
+    from engine.sources import ScreenSource, list_cameras
+
+    cams = list_cameras()
+    print("cameras:" if cams else "cameras: none found (plug one in, or close the app that holds it)")
+    for c in cams:
+        print(f"  camera:{c['index']}  {c.get('name') or ''} {c['width']}x{c['height']} @ {c['fps']:.0f} fps ({c['backend']})")
+    screen = ScreenSource().availability()
+    print(f"screen capture: {'available (--source screen)' if screen is None else screen}")
+    problem = diagnose_virtual_camera(a.vcam_backend)
+    print(f"virtual camera: {'available (--vcam)' if problem is None else problem}")
+    return 0
+
+
 def cmd_bench(a: argparse.Namespace) -> int:
     if a.pipeline and a.power:
         raise UserError("choose one of --pipeline and --power")
@@ -237,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_live_arguments(lv)
     lv.set_defaults(func=cmd_live)
+
+    dv = sub.add_parser("devices", help="list cameras and check screen capture and the virtual camera")
+    dv.add_argument("--vcam-backend", default="auto")
+    dv.set_defaults(func=cmd_devices)
 
     b = sub.add_parser("bench", help="measure the engine against diffusers' pipelines, side by side")
     b.add_argument("--model", default="tiny")

@@ -154,3 +154,20 @@ def test_fit_fill_stretch_geometry():
     assert fill.shape == (100, 200, 3) and fill.min() == 255
     st = fit_frame(sq, 200, 100, "stretch")
     assert st.shape == (100, 200, 3) and st.min() == 255
+
+
+def test_switching_source_live_keeps_the_output_running():
+    store, p = _pipeline(fps=30, fit_mode="stretch")
+    prev = PreviewSink()
+    p.add_sink(prev)
+    p.set_source(SolidSource(color=(250, 0, 0)))
+    p.start()
+    try:
+        assert wait_until(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 250)
+        n = prev.count
+        p.set_source(SolidSource(color=(0, 0, 250), name="blue"))
+        assert wait_until(lambda: prev.latest()[0][0, 0, 2] == 250)
+        assert prev.count > n
+        assert p.snapshot_metrics()["output_fps"] > 20  # no gap in the output
+    finally:
+        p.stop()
