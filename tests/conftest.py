@@ -32,7 +32,7 @@ def tiny_bundle(tiny):
 
 
 # Threads that libraries start once per process and keep (not ours to stop).
-_LIBRARY_THREADS = ("TMonitor", "pydevd", "ThreadPoolExecutor", "asyncio_")
+_LIBRARY_THREADS = ("TMonitor", "tqdm_monitor", "pydevd", "ThreadPoolExecutor", "asyncio_")
 
 
 @pytest.fixture(autouse=True)

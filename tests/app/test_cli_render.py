@@ -121,4 +121,5 @@ def test_bench_json_reports_every_ratio(tmp_path):
     for key in ("engine_fps", "autopipeline_fps", "lcm_img2img_fps", "ratio_vs_autopipeline", "ratio_like_for_like",
                 "stream_batch_vs_sequential", "rcfg_self_vs_full"):
         assert report[key] > 0, key
-    assert report["ratio_like_for_like"] == round(report["engine_fps"] / report["lcm_img2img_fps"], 3)
+    ratio = report["engine_fps"] / report["lcm_img2img_fps"]  # from the rounded fps: allow the rounding
+    assert abs(report["ratio_like_for_like"] - ratio) <= 0.002 * ratio + 0.002

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
+from system_deps import skip_unless_required
 
 VIDEO_FRAMES = 12
 VIDEO_FPS = 20.0
@@ -69,7 +70,7 @@ def xvfb():
     """A private X server (Xvfb, 320x240): ``.display`` is its name (':5'), ``.stop()`` ends it."""
     exe = shutil.which("Xvfb")
     if exe is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb x11-xserver-utils)")
+        skip_unless_required("Xvfb is not installed (apt-get install xvfb x11-xserver-utils)")
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         [exe, "-displayfd", str(write_fd), "-screen", "0", "320x240x24", "-nolisten", "tcp", "-noreset"],
@@ -80,7 +81,7 @@ def xvfb():
         with os.fdopen(read_fd, "rb") as pipe:
             number = pipe.readline().strip()  # Xvfb writes the display number once it accepts clients
         if not number:
-            pytest.skip("Xvfb did not start")
+            skip_unless_required("Xvfb did not start")
         yield SimpleNamespace(display=f":{number.decode()}", stop=lambda: _stop(proc))
     finally:
         _stop(proc)

@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+from system_deps import skip_unless_required
 
 from engine.live.contracts import SourceError
 from engine.sources import ScreenSource
@@ -58,7 +59,7 @@ def desktop(xvfb, monkeypatch):
     try:
         paint_root(xvfb.display, "#ff8000")
     except FileNotFoundError:
-        pytest.skip("xsetroot is not installed (apt-get install x11-xserver-utils)")
+        skip_unless_required("xsetroot is not installed (apt-get install x11-xserver-utils)")
     return xvfb
 
 
