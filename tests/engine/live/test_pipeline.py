@@ -171,3 +171,35 @@ def test_switching_source_live_keeps_the_output_running():
         assert p.snapshot_metrics()["output_fps"] > 20  # no gap in the output
     finally:
         p.stop()
+
+
+def test_passthrough_crossfade_and_fade_to_black_on_the_output_frames():
+    class Invert(IdentityStage):
+        def process(self, frames):
+            return [255 - f for f in super().process(frames)]
+
+    store = engine_store()
+    store.update({"output_size": "640x360", "output_fps": 30, "fit_mode": "stretch", "passthrough_time": 0.6, "fade_time": 0.4})
+    p = LivePipeline(store, Invert(64))
+    prev = PreviewSink()
+    p.add_sink(prev)
+    p.set_source(SolidSource(color=(200, 100, 50)))
+    p.start()
+    try:
+        px = lambda: tuple(int(v) for v in prev.latest()[0][0, 0])  # noqa: E731
+        assert wait_until(lambda: prev.latest()[0] is not None and px() == (55, 155, 205))  # generated (inverted)
+        store.set("passthrough", True)
+        time.sleep(0.3)
+        mid = px()
+        assert 60 < mid[0] < 195  # half way through the crossfade: a mix of both
+        assert wait_until(lambda: px() == (200, 100, 50), timeout=2)  # the raw input
+        store.set("passthrough", False)
+        assert wait_until(lambda: px() == (55, 155, 205), timeout=2)
+        store.set("fade_to_black", True)
+        time.sleep(0.2)
+        assert 0 < px()[2] < 205  # fading
+        assert wait_until(lambda: max(px()) == 0, timeout=2)
+        store.set("fade_to_black", False)
+        assert wait_until(lambda: px() == (55, 155, 205), timeout=2)
+    finally:
+        p.stop()
