@@ -98,6 +98,13 @@ class BaseSource:
         self._release()
         return SourceError(message)
 
+    def close(self) -> None:
+        """Release the device or file; wakes a read() waiting for its due time. Safe to call twice."""
+        self._closing.set()
+        with self._lock:
+            self._is_open = False
+            self._release()
+
     def _release(self) -> None:
         """Let go of the device or file handle (subclasses that hold one override this)."""
 

@@ -188,12 +188,6 @@ class CameraSource(BaseSource):
             captured_at = now()
         return self._frame(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), captured_at)
 
-    def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            self._is_open = False
-            self._release()
-
     def _release(self) -> None:
         if self._cap is not None:
             self._cap.release()

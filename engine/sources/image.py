@@ -57,11 +57,8 @@ class ImageSource(BaseSource):
             return None  # closed meanwhile
         return self._frame(image.copy())
 
-    def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            self._is_open = False
-            self._image = None
+    def _release(self) -> None:
+        self._image = None
 
     def describe(self) -> str:
         size = f" {self.width}x{self.height}" if self.width else ""

@@ -44,11 +44,6 @@ class PatternSource(BaseSource):
             image = pattern_frame(self._index / self.fps, self.width, self.height)
         return self._frame(image)
 
-    def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            self._is_open = False
-
     def describe(self) -> str:
         kind = "still test pattern" if self.static else "moving test pattern"
         return f"{kind} {self.width}x{self.height} at {self.fps:g} fps"

@@ -171,12 +171,6 @@ class ScreenSource(BaseSource):
         bgra = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
         return self._frame(cv2.cvtColor(bgra, cv2.COLOR_BGRA2RGB), captured_at)
 
-    def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            self._is_open = False
-            self._release()
-
     def _release(self) -> None:
         grabber, self._grabber, self._grabber_thread = self._grabber, None, None
         if grabber is not None:

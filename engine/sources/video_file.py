@@ -82,12 +82,6 @@ class VideoFileSource(BaseSource):
             self._closing.clear()
             self._is_open = True
 
-    def close(self) -> None:
-        self._closing.set()
-        with self._lock:
-            self._is_open = False
-            self._release()
-
     def _release(self) -> None:
         if self._cap is not None:
             self._cap.release()
