@@ -83,5 +83,15 @@ LIVE_PARAMS: tuple[Param, ...] = (
 )
 
 
+SHOW_PARAMS: tuple[Param, ...] = (
+    Param("bpm", Kind.FLOAT, 120.0, "Tempo", 20.0, 300.0, unit="BPM", group="tempo"),
+    Param("tap", Kind.TRIGGER, False, "Tap tempo (fires on 1)", group="tempo"),
+    Param("beats_per_bar", Kind.INT, 4, "Beats in a bar", 1, 16, group="tempo"),
+    Param("preset_fade_time", Kind.FLOAT, 2.0, "Crossfade time of a preset recall", 0.0, 60.0, unit="s", group="presets"),
+    Param("preset_quantize", Kind.CHOICE, "none", "Start a preset recall on the next beat or bar", choices=("none", "beat", "bar"), group="presets"),
+    Param("latency_compensation", Kind.FLOAT, 0.0, "Start quantised recalls this much early, to cover the pipeline's latency", 0.0, 2000.0, unit="ms", group="presets"),
+)
+
+
 def engine_store() -> ParamStore:
-    return ParamStore(ENGINE_PARAMS + LIVE_PARAMS)
+    return ParamStore(ENGINE_PARAMS + LIVE_PARAMS + SHOW_PARAMS)

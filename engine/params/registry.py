@@ -124,6 +124,7 @@ class Snapshot:
 
 
 Listener = Callable[[str, Any, Any], None]  # (name, value, source)
+BatchListener = Callable[[dict, Any, int], None]  # ({name: value, ...}, source, version)
 
 
 class ParamStore:
@@ -140,6 +141,7 @@ class ParamStore:
         self._lock = threading.RLock()
         self._version = 0
         self._listeners: list[Listener] = []
+        self._batch_listeners: list[BatchListener] = []
         self._snapshot = Snapshot(0, MappingProxyType(dict(self._values)))
 
     # -- declarations -------------------------------------------------------
@@ -175,9 +177,14 @@ class ParamStore:
                 self._version += 1
                 self._snapshot = Snapshot(self._version, MappingProxyType(dict(self._values)))
             listeners = list(self._listeners)
+            batch_listeners = list(self._batch_listeners)
+            version = self._version
         for n, v in changed:
             for cb in listeners:
                 cb(n, v, source)
+        if changed:
+            for cb in batch_listeners:
+                cb(dict(changed), source, version)
         return clean
 
     def reset(self, name: str, source: Any = None) -> Any:
@@ -193,6 +200,18 @@ class ParamStore:
             return self._version
 
     # -- change events ------------------------------------------------------
+    def subscribe_batch(self, listener: BatchListener) -> Callable[[], None]:
+        """Be told once per update() with every value it changed (e.g. one OSC bundle per preset recall)."""
+        with self._lock:
+            self._batch_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._batch_listeners:
+                    self._batch_listeners.remove(listener)
+
+        return unsubscribe
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self._lock:
             self._listeners.append(listener)

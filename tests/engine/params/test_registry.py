@@ -95,3 +95,13 @@ def test_concurrent_writers_never_tear_a_snapshot():
     for t in threads:
         t.join()
     assert not bad
+
+
+def test_batch_listeners_get_one_call_per_update_with_its_source():
+    store = engine_store()
+    batches = []
+    store.subscribe_batch(lambda changes, source, version: batches.append((changes, source, version)))
+    store.update({"strength": 0.7, "delta": 0.3, "steps": 2}, source="preset")  # steps unchanged: not listed
+    store.set("tap", 1, source=("127.0.0.1", 9000))  # triggers always notify
+    assert batches[0] == ({"strength": 0.7, "delta": 0.3}, "preset", store.version - 1)
+    assert batches[1][0] == {"tap": True} and batches[1][1] == ("127.0.0.1", 9000)
