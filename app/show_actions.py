@@ -1,0 +1,30 @@
+"""What control surfaces (OSC, MIDI, the GUI) may ask of the show besides setting
+parameters: the seam between the surfaces and the preset/tempo machinery.
+
+Parameters go straight into the registry (engine.params); everything that is an
+*action* goes through an object with this shape (``app.show_control.ShowControl``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+
+class ShowActionError(Exception):
+    """An action was refused (unknown preset, bad name); the message says why."""
+
+
+@runtime_checkable
+class ShowActions(Protocol):
+    def recall_preset(self, name_or_index: str | int, source: object = None) -> None:
+        """Recall a preset by name or 0-based index in list order, with the registry's
+        preset_fade_time and preset_quantize; raises ShowActionError."""
+
+    def save_preset(self, name: str, source: object = None) -> None:
+        """Save the current values as preset ``name``; raises ShowActionError."""
+
+    def preset_names(self) -> list[str]:
+        """The presets in list order."""
+
+    def tap(self, source: object = None) -> None:
+        """One tap of tap tempo."""
