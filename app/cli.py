@@ -254,6 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_live_arguments(lv)
     lv.set_defaults(func=cmd_live)
 
+    from .osc.reference import add_osc_docs_parser
+
+    add_osc_docs_parser(sub)
+
+    from .presets.commands import add_preset_parser
+
+    add_preset_parser(sub)
+
+    from .midi.commands import add_midi_parser
+
+    add_midi_parser(sub)
+
     dv = sub.add_parser("devices", help="list cameras and check screen capture and the virtual camera")
     dv.add_argument("--vcam-backend", default="auto")
     dv.set_defaults(func=cmd_devices)

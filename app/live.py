@@ -20,6 +20,15 @@ def add_live_arguments(p) -> None:
     g.add_argument("--out-size", default="1280x720", help="output resolution (default %(default)s)")
     g.add_argument("--fps", type=int, default=30, help="output frame rate (default %(default)s)")
     g.add_argument("--similarity-filter", action="store_true", help="skip the model on near-identical input (saves power)")
+    from .presets.commands import add_live_preset_argument
+
+    add_live_preset_argument(g)
+    from .osc.service import add_osc_arguments
+
+    add_osc_arguments(p)
+    from .midi.commands import add_midi_arguments
+
+    add_midi_arguments(p)
 
 
 def status_line(m: dict, elapsed: float) -> str:
@@ -49,6 +58,16 @@ def cmd_live(a) -> int:
         store.update({"output_size": a.out_size, "output_fps": a.fps, "similarity_filter": a.similarity_filter})
     except ParamError as e:
         raise UserError(str(e)) from None
+    from .presets.commands import apply_live_preset
+
+    apply_live_preset(store, a)  # --preset NAME: checked and applied before anything starts
+    from .midi.commands import midi_from_args
+    from .osc.service import osc_from_args
+    from .show_control import ShowControl
+
+    show = ShowControl(store)  # presets (crossfaded, beat-quantised recall) and tap tempo for every surface
+    osc = osc_from_args(a, store, show)  # checks --osc-*; binds at start
+    midi = midi_from_args(a, store, show)  # checks --midi*; opens at start
     try:
         source = make_source(a.source)
     except SourceError as e:
@@ -82,12 +101,20 @@ def cmd_live(a) -> int:
     t0 = time.monotonic()
     pipeline.start()
     try:
+        show.start()
+        print(osc.start(), flush=True)
+        midi_status = midi.start()
+        if midi_status:
+            print(midi_status, flush=True)
         while not stop.wait(1.0):
             elapsed = time.monotonic() - t0
             print(status_line(pipeline.snapshot_metrics(), elapsed), flush=True)
             if a.duration is not None and elapsed >= a.duration:
                 break
     finally:
+        midi.stop()
+        osc.stop()
+        show.stop()
         pipeline.stop()
         signal.signal(signal.SIGINT, old)
     m = pipeline.snapshot_metrics()

@@ -1,0 +1,155 @@
+"""``dreamdeck osc-docs``: the OSC address reference, generated from the registry.
+
+The committed ``docs/osc.md`` is this module's output; a test regenerates it in memory
+and fails when the file is stale, so run ``dreamdeck osc-docs`` after adding a parameter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Iterable
+
+from engine.params.registry import Kind, Param
+
+from . import namespace as ns
+from .server import DEFAULT_HOST, DEFAULT_PORT
+
+DEFAULT_OUTPUT = "docs/osc.md"
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _default(p: Param) -> str:
+    if p.kind is Kind.TRIGGER:
+        return "-"
+    v = ns.value_to_osc(p, p.default)
+    return f'`"{v}"`' if isinstance(v, str) else f"`{v:g}`" if isinstance(v, float) else f"`{v}`"
+
+
+def _range(p: Param) -> str:
+    if p.kind is Kind.STR:
+        return f"up to {p.max_length} characters"
+    if p.kind is Kind.BOOL:
+        return "1 / 0"
+    if p.kind is Kind.TRIGGER:
+        return "1 fires, 0 ignored"
+    if p.kind is Kind.CHOICE:
+        return " \\| ".join(f"`{c}`" for c in p.choices)
+    fmt = (lambda v: str(int(v))) if p.kind is Kind.INT else (lambda v: f"{v:g}")
+    text = f"{fmt(p.minimum)} .. {fmt(p.maximum)}"
+    if p.multiple_of:
+        text += f", multiples of {p.multiple_of}"
+    return text
+
+
+def _norm(p: Param) -> str:
+    if not ns.has_norm(p):
+        return "-"
+    return {
+        Kind.FLOAT: "linear",
+        Kind.INT: "rounded",
+        Kind.BOOL: ">= 0.5 is on",
+        Kind.TRIGGER: ">= 0.5 fires",
+        Kind.CHOICE: "equal bins",
+    }[p.kind]
+
+
+def render_reference(params: Iterable[Param]) -> str:
+    params = list(params)
+    lines = [
+        "# DreamDeck OSC reference",
+        "",
+        "<!-- Generated from the parameter registry by `dreamdeck osc-docs`; do not edit by hand. -->",
+        "",
+        f"DreamDeck listens for OSC over UDP on `{DEFAULT_HOST}:{DEFAULT_PORT}` by default"
+        " (`dreamdeck live --osc-port N --osc-host ADDR`).",
+        "Listening on the network needs an allow-list of sender addresses (`--osc-allow ADDR,...`);"
+        " packets from anyone else are dropped and counted.",
+        "",
+        "## Forms of every address",
+        "",
+        "| form | argument | effect |",
+        "|---|---|---|",
+        "| `<address> value` | the value in the parameter's unit (type below) | sets it |",
+        "| `<address>/norm x` | float 0..1 | sets it mapped onto its range: floats linearly, ints rounded,"
+        " choices by equal bins (index = floor(x * count)), on/off and triggers at x >= 0.5 (not for text) |",
+        "| `<address> \"?\"`, `<address>/get` | none | answers `<address> value` to the asking socket |",
+        "| `<address>/norm \"?\"`, `<address>/norm/get` | none | answers `<address>/norm x` to the asking socket |",
+        "",
+        "* Triggers fire on 1 (a message without arguments fires too) and ignore 0.",
+        "* On/off values are sent as int 1/0; they accept 1/0, T/F and the strings on/off, true/false.",
+        "* Choices take the name as a string, or a 0-based int index.",
+        "* Text takes a string; a single `\"?\"` is always a query.",
+        "* The messages of one bundle apply together, in one frame; time tags are ignored (applied at once).",
+        "* Values out of range, of the wrong type, NaN/inf or over-long strings are refused and counted, never clamped.",
+        "",
+        "## Feedback",
+        "",
+        "With `--osc-feedback HOST:PORT` every change, from any surface (GUI, preset recall, MIDI, another OSC peer),"
+        " is sent to that target at `<address>` in the same types: one message per changed value, one bundle when"
+        " one change touched several values (a preset recall). All values are sent once at start."
+        " A change is never echoed back to the peer it came from (same ip:port as the target).",
+        "",
+        "## Actions",
+        "",
+        "| address | argument | effect |",
+        "|---|---|---|",
+        *[f"| `{a}` | {_cell(arg)} | {_cell(doc)} |" for a, arg, doc in ns.ACTIONS],
+        "",
+        "## Parameters",
+        "",
+        "Apply: `live` takes effect at the next frame; `reload` when the model or the output is prepared again.",
+        "",
+    ]
+    groups: dict[str, list[Param]] = {}
+    for p in params:
+        groups.setdefault(p.group, []).append(p)
+    for group, items in groups.items():
+        lines += [
+            f"### {group}",
+            "",
+            "| address | type | range | unit | default | /norm | apply | description |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for p in items:
+            lines.append(
+                f"| `{p.osc_address}` | {_cell(ns.osc_type(p))} | {_range(p)} | {_cell(p.unit) or '-'} | {_default(p)} |"
+                f" {_norm(p)} | {p.apply.value} | {_cell(p.description)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def engine_reference() -> str:
+    from engine.params.catalog import engine_store
+
+    return render_reference(engine_store().params.values())
+
+
+def write_reference(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(engine_reference())
+    return path
+
+
+def cmd_osc_docs(a: argparse.Namespace) -> int:
+    from ..errors import UserError
+
+    out = Path(a.output)
+    if not out.parent.is_dir():
+        raise UserError(f"the folder of {a.output} does not exist: create it, or choose another --output")
+    write_reference(out)
+    print(f"wrote the OSC reference to {out}")
+    return 0
+
+
+def add_osc_docs_parser(sub) -> None:
+    """Register ``dreamdeck osc-docs`` on the CLI's subparsers."""
+    d = sub.add_parser("osc-docs", help="write the OSC address reference (generated from the parameter registry)")
+    d.add_argument("--output", "-o", default=DEFAULT_OUTPUT, help="Markdown file to write (default %(default)s)")
+    d.set_defaults(func=cmd_osc_docs)
