@@ -93,7 +93,7 @@ def test_live_with_osc_end_to_end():
     port = _free_udp_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "live", "--model", "tiny", "--size", "64", "--out-size", "640x360",
-         "--duration", "3", "--osc-port", str(port), "--osc-feedback", f"127.0.0.1:{listener.address[1]}"],
+         "--duration", "5", "--osc-port", str(port), "--osc-feedback", f"127.0.0.1:{listener.address[1]}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, HF_HUB_OFFLINE="1"))
     try:
         listener.expect("/dreamdeck/strength", timeout=90)  # the start-up sync
@@ -101,6 +101,13 @@ def test_live_with_osc_end_to_end():
         peer.send(server, "/dreamdeck/strength", 0.75)
         assert listener.expect("/dreamdeck/strength") == [["/dreamdeck/strength", [0.75]]]
         assert peer.ask(server, "/dreamdeck/strength/get") == [["/dreamdeck/strength", [0.75]]]
+        # actions reach the live show's ShowControl: a shipped preset, recalled without a fade,
+        # comes back as one bundle of its values
+        peer.send(server, "/dreamdeck/preset_fade_time", 0.0)
+        listener.expect("/dreamdeck/preset_fade_time")
+        peer.send(server, "/dreamdeck/preset/recall", "neon-punch")
+        bundle = dict((m[0], m[1]) for m in listener.expect("/dreamdeck/guidance_scale", timeout=10))
+        assert bundle["/dreamdeck/guidance_scale"][0] == pytest.approx(1.8) and bundle["/dreamdeck/prompt/2/weight"][0] == pytest.approx(0.4)  # float32 on the wire
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
