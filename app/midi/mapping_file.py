@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -29,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.errors import one_line
 from engine.params.registry import ParamStore
 
+from ..atomic_file import write_atomic
 from .errors import MappingError, MappingFileError
 from .mapping import CCMapping, Mapping, NoteMapping, resolve
 
@@ -117,29 +117,3 @@ def write_mappings(path: str | os.PathLike, mappings: Sequence[CCMapping | NoteM
     except OSError as e:
         raise MappingFileError(one_line(f"cannot save MIDI mappings to {path}: {e.strerror or e}")) from None
     return path
-
-
-def write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable (not possible on every platform)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
