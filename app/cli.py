@@ -1,7 +1,7 @@
 """The ``dreamdeck`` command line.
 
-``dreamdeck`` alone runs the demo (the built-in ``tiny`` model on a moving test
-pattern); ``render`` repaints a file; ``bench`` measures the engine against
+``dreamdeck`` alone opens the VJ console (``gui``); ``demo`` runs the built-in
+``tiny`` model on a moving test pattern into a file; ``render`` repaints a file; ``bench`` measures the engine against
 diffusers side by side.  Every failure a user can cause ends in one line on
 stderr that says what to do, and a non-zero exit status.
 """
@@ -46,7 +46,8 @@ def _t_index(text: str) -> tuple[int, ...]:
 def add_model_options(p: argparse.ArgumentParser, size: int = 512) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--model", default="tiny", help="'tiny' (built in), a Hugging Face id, a diffusers folder or a .safetensors file")
-    g.add_argument("--size", type=int, default=size, help="square model resolution in pixels, a multiple of 64 (default %(default)s)")
+    g.add_argument("--size", type=int, default=size,
+                   help="square model resolution in pixels, a multiple of 64 (default " + ("256 for tiny, else 512" if size is None else str(size)) + ")")
     g.add_argument("--no-tiny-vae", action="store_true", help="decode with the full VAE instead of TAESD")
     g.add_argument("--no-lcm-lora", action="store_true", help="do not add LCM-LoRA to non-turbo SD 1.5 / SDXL models")
     g.add_argument("--lora", action="append", default=[], type=_lora, metavar="PATH[:SCALE]", help="add a LoRA (repeatable)")
@@ -241,11 +242,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(r, size=512)
     r.set_defaults(func=cmd_render)
 
-    d = sub.add_parser("demo", help="run the built-in tiny model on a test pattern (the default)")
+    d = sub.add_parser("demo", help="run the built-in tiny model on a test pattern into a video file")
     d.add_argument("--seconds", type=float, default=4.0)
     d.add_argument("--output", default="dreamdeck-demo.mp4")
     add_model_options(d, size=256)
     d.set_defaults(func=cmd_demo)
+
+    g = sub.add_parser("gui", help="open the VJ console (the default)")
+    add_model_options(g, size=None)  # None: 256 for the tiny model, 512 for real ones
+    from .gui import add_gui_arguments, run_gui
+
+    add_gui_arguments(g)
+    g.set_defaults(func=run_gui)
 
     lv = sub.add_parser("live", help="run live: a source through the model to the virtual camera and/or a recording")
     add_model_options(lv, size=512)
@@ -289,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     a = parser.parse_args(argv)
-    if a.command is None:  # plain 'dreamdeck' runs the demo
-        a = parser.parse_args([*argv, "demo"])
+    if a.command is None:  # plain 'dreamdeck' opens the VJ console
+        a = parser.parse_args([*argv, "gui"])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return a.func(a)

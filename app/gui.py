@@ -1,0 +1,136 @@
+"""``dreamdeck`` / ``dreamdeck gui``: the VJ console (composition root of engine + ui).
+
+Builds the registry, the model, the live pipeline with a preview tap, the show
+control and OSC, starts them, and opens :class:`ui.main_window.MainWindow`.
+Closing the window stops everything within 2 s.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .errors import UserError
+
+NO_DISPLAY = ("dreamdeck: no display: run 'dreamdeck demo' or set QT_QPA_PLATFORM=offscreen/xcb with a desktop session")
+
+
+def add_gui_arguments(p) -> None:
+    g = p.add_argument_group("console")
+    g.add_argument("--source", default=None, help="pattern | camera:N | file:PATH | screen | image:PATH (default: first camera, else the test pattern)")
+    from .osc.service import add_osc_arguments
+
+    add_osc_arguments(p)
+
+
+def display_available() -> bool:
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.split(":")[0] in ("offscreen", "minimal", "vnc", "eglfs", "linuxfb"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def default_source_spec() -> str:
+    from engine.sources import list_cameras
+
+    cams = list_cameras()
+    return f"camera:{cams[0]['index']}" if cams else "pattern"
+
+
+def build_console(store, generator, source_spec: str, model_name: str = "tiny", osc=None, show=None, load_options=None):
+    """Wire a :class:`ui.context.Console`: pipeline with a preview tap and a tapped source, show control."""
+    from engine.live.pipeline import LivePipeline
+    from engine.sinks.preview import PreviewSink
+    from engine.sources import SourceError, make_source
+    from ui.context import Console
+
+    from .input_tap import TappedSource
+    from .show_control import ShowControl
+
+    try:
+        source = TappedSource(make_source(source_spec))
+    except SourceError as e:
+        raise UserError(str(e)) from None
+    pipeline = LivePipeline(store, generator, source)
+    preview = PreviewSink()
+    pipeline.add_sink(preview)
+    show = show if show is not None else ShowControl(store)
+    console = Console(store=store, pipeline=pipeline, preview=preview, show=show, osc=osc, model_name=model_name,
+                      source_spec=source_spec, tap_source=TappedSource, input_tap=source,
+                      load_options=dict(load_options or {}))
+
+    def stop() -> None:
+        if osc is not None:
+            osc.stop()
+        show.stop()
+        pipeline.stop(2.0)
+
+    console.on_close = stop
+    return console
+
+
+def start_console(console) -> None:
+    console.pipeline.start()
+    console.show.start()
+    if console.osc is not None:
+        print(console.osc.start(), flush=True)
+
+
+def run_gui(a) -> int:
+    if not display_available():
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    from PySide6.QtWidgets import QApplication
+
+    from engine.diffusion.stream import DiffusionStream, StreamSettings
+
+    from .cli import build_store, load_bundle
+    from .osc.service import osc_from_args
+
+    if a.size is None:  # a newcomer's CPU runs the random tiny model smoothly at 256, real models want 512
+        a.size = 256 if a.model == "tiny" else 512
+    store = build_store(a)
+    from .show_control import ShowControl
+
+    show = ShowControl(store)
+    osc = osc_from_args(a, store, show) if getattr(a, "osc_port", None) != 0 else None
+    source_spec = a.source or default_source_spec()
+    bundle = load_bundle(a)
+    try:
+        stream = DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    console = build_console(store, stream, source_spec, a.model, osc=osc, show=show,
+                            load_options={"tiny_vae": not a.no_tiny_vae, "lcm_lora": not a.no_lcm_lora, "loras": a.lora})
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    if app is None:
+        print(NO_DISPLAY, file=sys.stderr)
+        return 2
+    app.setApplicationName("DreamDeck")
+    from ui.main_window import MainWindow
+
+    start_console(console)
+    window = MainWindow(console)
+    window.show()
+    shot = os.environ.get("DREAMDECK_SCREENSHOT")  # for docs: grab the window after N seconds, then quit
+    if shot:
+        from PySide6.QtCore import QTimer
+
+        path, _, secs = shot.partition("@")
+
+        def grab() -> None:
+            window.grab().save(path)
+            print(f"screenshot: {path}; first output frame after {window.first_frame_s} s", flush=True)
+            window.close()
+
+        QTimer.singleShot(int(float(secs or 6) * 1000), grab)
+    print(f"dreamdeck: console up in {time.monotonic() - t0:.1f} s (model {a.model!r}, source {source_spec})", flush=True)
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()

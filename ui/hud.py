@@ -1,0 +1,66 @@
+"""The status HUD: rates against the target, latency, drops, skips, load, OSC traffic."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+
+GREEN, YELLOW, RED, GREY = "#3ad36a", "#f0c419", "#ff4b4b", "#9a9aa5"
+
+
+def rate_colour(fps: float, target: float) -> str:
+    """≥95 % of the target green, ≥80 % yellow, else red."""
+    if target <= 0:
+        return GREY
+    r = fps / target
+    return GREEN if r >= 0.95 else YELLOW if r >= 0.80 else RED
+
+
+class Hud(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 2, 6, 2)
+        self.cells: dict[str, QLabel] = {}
+        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "faults"):
+            lab = QLabel("")
+            lab.setStyleSheet("font-family: monospace; font-size: 13px; padding: 0 5px;")
+            row.addWidget(lab)
+            self.cells[key] = lab
+        row.addStretch(1)
+        self._osc_prev: tuple[float, int] | None = None
+
+    def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
+        self.cells[key].setText(f"<span style='color:{colour}'>{text}</span>")
+
+    def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None) -> None:
+        self._set("input", f"IN {m['input_fps']:4.1f}/{source_fps:.0f}", rate_colour(m["input_fps"], source_fps))
+        self._set("generate", f"GEN {m['generate_fps']:4.1f}/{model_fps:.0f}", rate_colour(m["generate_fps"], model_fps))
+        self._set("output", f"OUT {m['output_fps']:4.1f}/{out_target:.0f}fps", rate_colour(m["output_fps"], out_target))
+        if m["latency_ms"] is None:
+            self._set("latency", "LAT –", GREY)
+        else:
+            self._set("latency", f"LAT {m['latency_ms']:.0f}ms/{m['latency_frames']:.1f}fr")
+        self._set("drops", f"DROP {m['dropped_input']} REP {m['repeated_output']}")
+        self._set("skip", f"SKIP {m['skip_rate'] * 100:.0f}%")
+        load = f"CPU {m['cpu_percent']:.0f}%"
+        if "gpu_util_percent" in m:
+            load += f"  GPU {m['gpu_util_percent']:.0f}% {m.get('gpu_memory_mb', 0) / 1024:.1f} GB"
+        self._set("load", load)
+        if osc_stats is None:
+            self._set("osc", "OSC off", GREY)
+        else:
+            t, n = time.monotonic(), int(osc_stats.get("messages", 0))
+            rate = 0.0
+            if self._osc_prev is not None and t > self._osc_prev[0]:
+                rate = (n - self._osc_prev[1]) / (t - self._osc_prev[0])
+            self._osc_prev = (t, n)
+            self._set("osc", f"OSC {rate:.0f} msg/s")
+        faults = m.get("faults") or []
+        if m.get("watchdog"):
+            self._set("faults", "WATCHDOG covering a stall", RED)
+        elif faults:
+            self._set("faults", faults[-1][:90], YELLOW)
+        else:
+            self._set("faults", "")

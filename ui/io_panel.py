@@ -1,0 +1,178 @@
+"""Source picker and output panel: size / fps / fit, virtual camera, recorder."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QVBoxLayout, QWidget)
+
+from .binding import make_control
+
+PATTERNS = [("Test pattern (moving)", "pattern"), ("Test pattern (still)", "pattern:static"), ("Screen", "screen")]
+FILE_ITEM, IMAGE_ITEM = "Video file…", "Image…"
+
+
+class SourcePanel(QGroupBox):
+    def __init__(self, console, parent: QWidget | None = None):
+        super().__init__("Source", parent)
+        self.console = console
+        col = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.picker = QComboBox()
+        row.addWidget(self.picker, 1)
+        rescan = QPushButton("Rescan")
+        rescan.setToolTip("look for cameras again")
+        rescan.clicked.connect(self.rescan)
+        row.addWidget(rescan)
+        apply = QPushButton("Use")
+        apply.clicked.connect(self.use_selected)
+        row.addWidget(apply)
+        col.addLayout(row)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        col.addWidget(self.status)
+        self.rescan(cameras=None)
+        self._show(console.source_spec)
+
+    def rescan(self, cameras: list[dict] | None = None) -> None:
+        if cameras is None or cameras is False:
+            from engine.sources import list_cameras
+
+            cameras = list_cameras()
+        self.picker.clear()
+        for c in cameras:
+            self.picker.addItem(f"Camera {c['index']}: {c.get('name') or 'camera'} ({c['width']}x{c['height']})", f"camera:{c['index']}")
+        for text, spec in PATTERNS:
+            self.picker.addItem(text, spec)
+        self.picker.addItem(FILE_ITEM, "file:")
+        self.picker.addItem(IMAGE_ITEM, "image:")
+        i = self.picker.findData(self.console.source_spec)
+        if i >= 0:
+            self.picker.setCurrentIndex(i)
+
+    def use_selected(self) -> None:
+        spec = self.picker.currentData()
+        if spec in ("file:", "image:"):
+            filt = "Videos (*.mp4 *.mov *.mkv *.avi *.webm);;All files (*)" if spec == "file:" else "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
+            path, _ = QFileDialog.getOpenFileName(self, "Source", "", filt)
+            if not path:
+                return
+            spec += path
+        self.use(spec)
+
+    def use(self, spec: str) -> bool:
+        from engine.sources import SourceError, make_source
+
+        try:
+            source = make_source(spec)
+            problem = source.availability() if hasattr(source, "availability") else None
+        except SourceError as e:
+            problem = str(e)
+        if problem:
+            self.status.setText(f"<span style='color:#ff6b6b'>{problem}</span>")
+            return False
+        tapped = self.console.tap_source(source)
+        self.console.input_tap = tapped
+        self.console.source_spec = spec
+        self.console.pipeline.set_source(tapped)
+        self._show(spec)
+        return True
+
+    def _show(self, spec: str) -> None:
+        self.status.setText(f"input: <b>{spec}</b>")
+
+
+class OutputPanel(QGroupBox):
+    def __init__(self, console, bridge, confirm: Callable[[str], bool], parent: QWidget | None = None):
+        super().__init__("Output", parent)
+        self.console = console
+        self.confirm = confirm
+        self.vcam = None
+        self.recorder = None
+        form = QFormLayout(self)
+        self.size_box = make_control(bridge, "output_size")
+        self.size_box.setToolTip(self.size_box.toolTip() + "\n(takes effect when the engine restarts)")
+        form.addRow("size (restart)", self.size_box)
+        form.addRow("fps (restart)", make_control(bridge, "output_fps"))
+        form.addRow("fit", make_control(bridge, "fit_mode"))
+        self.vcam_box = QCheckBox("Virtual camera")
+        self.vcam_box.toggled.connect(self.set_vcam)
+        form.addRow(self.vcam_box)
+        self.vcam_status = QLabel("off")
+        self.vcam_status.setWordWrap(True)
+        form.addRow(self.vcam_status)
+        rec = QHBoxLayout()
+        self.rec_name = QLineEdit(time.strftime("dreamdeck-%Y%m%d-%H%M%S.mp4"))
+        rec.addWidget(self.rec_name, 1)
+        self.rec_button = QPushButton("● Record")
+        self.rec_button.setCheckable(True)
+        self.rec_button.toggled.connect(self.set_recording)
+        rec.addWidget(self.rec_button)
+        form.addRow("file", rec)
+        self.rec_status = QLabel("")
+        self.rec_status.setWordWrap(True)
+        form.addRow(self.rec_status)
+
+    def set_vcam(self, on: bool) -> None:
+        pipe = self.console.pipeline
+        if not on:
+            if self.vcam is not None:
+                pipe.remove_sink(self.vcam.name)
+                self.vcam = None
+            self.vcam_status.setText("off")
+            return
+        from engine.sinks.virtual_camera import VirtualCameraSink, diagnose_virtual_camera
+
+        problem = diagnose_virtual_camera()
+        if problem:
+            self.vcam_status.setText(f"<span style='color:#ff6b6b'>unavailable: {problem}</span>")
+            self.vcam_box.blockSignals(True)
+            self.vcam_box.setChecked(False)
+            self.vcam_box.blockSignals(False)
+            return
+        self.vcam = VirtualCameraSink()
+        pipe.add_sink(self.vcam)
+        self.vcam_status.setText("starting…")
+
+    def set_recording(self, on: bool) -> None:
+        pipe = self.console.pipeline
+        if not on:
+            if self.recorder is not None:
+                pipe.remove_sink(self.recorder.name)
+                self.rec_status.setText(f"saved {self.recorder.path} ({self.recorder.frames} frames)")
+                self.recorder = None
+            self.rec_button.setText("● Record")
+            return
+        from engine.media.files import MediaError, check_output_folder
+        from engine.sinks.recorder import RecorderSink
+
+        path = self.rec_name.text().strip()
+        try:
+            check_output_folder(path)
+        except MediaError as e:
+            self.rec_status.setText(f"<span style='color:#ff6b6b'>{e}</span>")
+            self.rec_button.blockSignals(True)
+            self.rec_button.setChecked(False)
+            self.rec_button.blockSignals(False)
+            return
+        self.recorder = RecorderSink(path)
+        pipe.add_sink(self.recorder)
+        self.rec_button.setText("■ Stop")
+        self.rec_status.setText(f"recording {path}")
+
+    def update_status(self, sinks: dict[str, str]) -> None:
+        if self.vcam is not None:
+            st = sinks.get(self.vcam.name, "starting")
+            where = self.vcam.device_in_use or ""
+            colour = "#3ad36a" if st.startswith(("running", "ok", "open")) else "#f0c419"
+            self.vcam_status.setText(f"<span style='color:{colour}'>{st} {where}</span>")
+        if self.recorder is not None:
+            self.rec_status.setText(f"recording {self.recorder.path.name}: {self.recorder.frames} frames ({sinks.get(self.recorder.name, '')})")
+
+    def stop_all(self) -> None:
+        if self.recorder is not None:
+            self.rec_button.setChecked(False)
+        if self.vcam is not None:
+            self.vcam_box.setChecked(False)

@@ -1,0 +1,260 @@
+"""The VJ console: output preview, HUD, control tabs and the always-visible safety bar.
+
+Nothing here waits on the engine: previews and the HUD are pulled by GUI timers
+(latest frame, metrics snapshot), parameters go to the registry, registry
+changes come back through :class:`~ui.binding.ParamBridge`.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter, QTabWidget,
+                               QVBoxLayout, QHBoxLayout, QWidget)
+
+from .binding import ParamBridge
+from .context import Console
+from .control_panels import PromptDeck, diffusion_panel
+from .frame_view import FrameView
+from .hud import Hud
+from .io_panel import OutputPanel, SourcePanel
+from .model_panel import TINY_BANNER, ModelPanel
+from .presets_panel import PresetsPanel
+from .safety_bar import SHORTCUTS, SafetyBar
+
+PREVIEW_HZ = 30
+HUD_HZ = 4
+STYLE = """
+QWidget { background: #1d1d22; color: #e6e6e6; font-size: 13px; }
+QGroupBox { border: 1px solid #3a3a44; border-radius: 4px; margin-top: 14px; padding-top: 6px; font-weight: bold; }
+QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; color: #9fc3ff; }
+QLineEdit, QSpinBox, QComboBox, QListWidget { background: #111116; border: 1px solid #44444f; padding: 3px; }
+QTabBar::tab { background: #26262d; padding: 6px 14px; } QTabBar::tab:selected { background: #3a3a48; }
+QPushButton { background: #30303a; border: 1px solid #50505c; padding: 5px 10px; border-radius: 3px; }
+QPushButton:checked { background: #c02020; }
+"""
+
+
+def _scroll(w: QWidget) -> QScrollArea:
+    s = QScrollArea()
+    s.setWidgetResizable(True)
+    s.setWidget(w)
+    return s
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, console: Console, settings: QSettings | None = None):
+        super().__init__()
+        self.console = console
+        self.settings = settings if settings is not None else QSettings("DreamDeck", "DreamDeck")
+        self.setWindowTitle("DreamDeck")
+        self.setStyleSheet(STYLE)
+        self.bridge = ParamBridge(console.store, parent=self)
+        self.bridge.error.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.started_at = time.monotonic()
+        self.first_frame_s: float | None = None
+        self._closed = False
+
+        central = QWidget()
+        root = QVBoxLayout(central)
+        root.setContentsMargins(6, 6, 6, 0)
+        root.setSpacing(4)
+        root.addLayout(self._top_row())
+        self.banner = QLabel(TINY_BANNER)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background: #3b3000; color: #ffe9a0; padding: 6px; border: 1px solid #8a7000;")
+        root.addWidget(self.banner)
+
+        self.output_view = FrameView(self._output_frame, "OUTPUT")
+        self.input_view = FrameView(self._input_frame, "INPUT")
+        self.input_view.setMinimumSize(240, 135)
+        self.input_view.setMaximumHeight(240)
+        self.hud = Hud()
+
+        left = QWidget()
+        lcol = QVBoxLayout(left)
+        lcol.setContentsMargins(0, 0, 0, 0)
+        lcol.addWidget(self.output_view, 1)
+        lcol.addWidget(self.hud)
+
+        self.model_panel = ModelPanel(console, self.confirm)
+        self.model_panel.loaded.connect(self._model_loaded)
+        self.model_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 15000))
+        self.source_panel = SourcePanel(console)
+        self.output_panel = OutputPanel(console, self.bridge, self.confirm)
+        self.presets_panel = PresetsPanel(console.show, self.bridge)
+        setup = QWidget()
+        scol = QVBoxLayout(setup)
+        for w in (self.model_panel, self.source_panel, self.output_panel):
+            scol.addWidget(w)
+        scol.addStretch(1)
+        self.tabs = QTabWidget()
+        play = QWidget()
+        pcol = QVBoxLayout(play)
+        pcol.addWidget(PromptDeck(self.bridge))
+        pcol.addWidget(diffusion_panel(self.bridge), 1)
+        self.tabs.addTab(_scroll(play), "Prompts && diffusion")
+        self.tabs.addTab(_scroll(setup), "Model / Source / Output")
+        self.tabs.addTab(self.presets_panel, "Presets")
+
+        right = QWidget()
+        rcol = QVBoxLayout(right)
+        rcol.setContentsMargins(0, 0, 0, 0)
+        rcol.addWidget(self.input_view)
+        rcol.addWidget(self.tabs, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        root.addWidget(self.splitter, 1)
+        self.safety = SafetyBar(self.bridge, console.show)
+        root.addWidget(self.safety)
+        self.setCentralWidget(central)
+
+        self.help = self._help_overlay(central)
+        self.shortcuts = self.safety.install_shortcuts(self)
+        for key in ("F1", "?"):
+            s = QShortcut(QKeySequence(key), self)
+            s.activated.connect(self.toggle_help)
+            self.shortcuts.append(s)
+        s = QShortcut(QKeySequence("Ctrl+L"), self)
+        s.activated.connect(self.live_button.toggle)
+        self.shortcuts.append(s)
+
+        self._restore()
+        self._update_banner()
+        self.preview_timer = QTimer(self)
+        self.preview_timer.timeout.connect(self._refresh_previews)
+        self.preview_timer.start(1000 // PREVIEW_HZ)
+        self.hud_timer = QTimer(self)
+        self.hud_timer.timeout.connect(self._refresh_hud)
+        self.hud_timer.start(1000 // HUD_HZ)
+
+    # -- top row: live lock, help -------------------------------------------------------
+    def _top_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        title = QLabel("<b style='font-size:18px; color:#9fc3ff'>DreamDeck</b>")
+        row.addWidget(title)
+        self.state_label = QLabel()
+        row.addWidget(self.state_label, 1)
+        self.live_button = QPushButton("LIVE LOCK  [Ctrl+L]")
+        self.live_button.setCheckable(True)
+        self.live_button.setToolTip("While on, model reload, resolution change and quitting ask first")
+        self.live_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 14px; }"
+                                       " QPushButton:checked { background: #d01818; color: white; }")
+        row.addWidget(self.live_button)
+        help_button = QPushButton("Keys  [F1]")
+        help_button.clicked.connect(self.toggle_help)
+        row.addWidget(help_button)
+        return row
+
+    @property
+    def live_locked(self) -> bool:
+        return self.live_button.isChecked()
+
+    def confirm(self, question: str) -> bool:
+        """True at once when not live-locked; otherwise ask."""
+        if not self.live_locked:
+            return True
+        answer = QMessageBox.question(self, "Live lock is on", question + "\n\nThe show is live-locked: continue?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- help overlay -------------------------------------------------------------------
+    def _help_overlay(self, parent: QWidget) -> QLabel:
+        rows = "".join(f"<tr><td style='padding:3px 16px 3px 0'><b>{k}</b></td><td>{t}</td></tr>" for k, t in SHORTCUTS)
+        lab = QLabel(f"<h2>Keyboard</h2><table>{rows}</table><p>F1, ? or a click closes this.</p>", parent)
+        lab.setStyleSheet("background: rgba(10,10,14,235); color: white; font-size: 16px; padding: 30px; border: 2px solid #9fc3ff;")
+        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lab.mousePressEvent = lambda e: lab.hide()
+        lab.hide()
+        return lab
+
+    def toggle_help(self) -> None:
+        if self.help.isVisible():
+            self.help.hide()
+            return
+        self.help.setGeometry(self.centralWidget().rect().adjusted(80, 60, -80, -120))
+        self.help.raise_()
+        self.help.show()
+
+    # -- frames and metrics -------------------------------------------------------------
+    def _output_frame(self):
+        return self.console.preview.latest()[0]
+
+    def _input_frame(self):
+        tap = self.console.input_tap
+        return tap.latest() if tap is not None and hasattr(tap, "latest") else None
+
+    def _refresh_previews(self) -> None:
+        self.output_view.refresh()
+        self.input_view.refresh()
+        if self.first_frame_s is None and self.output_view.frames_shown:
+            self.first_frame_s = time.monotonic() - self.started_at
+
+    def _refresh_hud(self) -> None:
+        m = self.console.pipeline.snapshot_metrics()
+        target = float(self.console.store.get("output_fps"))
+        osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
+        self.hud.update_from(m, target, target, target, osc)
+        self.output_panel.update_status(m["sinks"])
+        s = self.console.store.snapshot()
+        badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
+        self.output_view.badge = "  ".join(badges)
+        self.state_label.setText(f"&nbsp;&nbsp;model <b>{self.console.model_name}</b> &nbsp;·&nbsp; source <b>{self.console.source_spec}</b>"
+                                 f" &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
+                                 + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
+
+    def _model_loaded(self, name: str) -> None:
+        self._update_banner()
+        self.settings.setValue("recent_models", self.model_panel.recent)
+
+    def _update_banner(self) -> None:
+        self.banner.setVisible(self.console.model_name == "tiny")
+
+    # -- persistence and closing ---------------------------------------------------------
+    def _restore(self) -> None:
+        geo = self.settings.value("geometry")
+        if isinstance(geo, QByteArray):
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1600, 1000)
+        split = self.settings.value("splitter")
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+        recent = self.settings.value("recent_models") or []
+        if isinstance(recent, str):
+            recent = [recent]
+        self.model_panel.set_recent([self.console.model_name, *recent])
+        self.live_button.setChecked(self.settings.value("live_lock", False, type=bool))
+
+    def _save(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("splitter", self.splitter.saveState())
+        self.settings.setValue("recent_models", self.model_panel.recent)
+        self.settings.setValue("live_lock", self.live_locked)
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        if not self._closed and not self.confirm("Quit DreamDeck? The output stops."):
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        """Stop timers, cancel a model load, detach from the registry, stop the engine (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.preview_timer.stop()
+        self.hud_timer.stop()
+        self._save()
+        self.model_panel.cancel()
+        self.bridge.close()
+        if self.console.on_close is not None:
+            self.console.on_close()
+        self.model_panel.wait(1.0)
