@@ -294,11 +294,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    lead = argv[:1] if argv[:1] == ["--debug"] else []
+    rest = argv[len(lead):]
+    if not rest or (rest[0].startswith("-") and rest[0] not in ("-h", "--help")):
+        argv = [*lead, "gui", *rest]  # plain 'dreamdeck [--model ...]' opens the VJ console
     a = parser.parse_args(argv)
-    if a.command is None:  # plain 'dreamdeck' opens the VJ console
-        a = parser.parse_args([*argv, "gui"])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return a.func(a)

@@ -123,3 +123,30 @@ def test_bench_json_reports_every_ratio(tmp_path):
         assert report[key] > 0, key
     ratio = report["engine_fps"] / report["lcm_img2img_fps"]  # from the rounded fps: allow the rounding
     assert abs(report["ratio_like_for_like"] - ratio) <= 0.002 * ratio + 0.002
+
+
+def test_plain_dreamdeck_with_options_means_the_console():
+    from app.cli import build_parser, main  # noqa: F401
+
+    import app.cli as cli
+
+    seen = {}
+
+    def fake_gui(a):
+        seen.update(model=a.model, size=a.size)
+        return 0
+
+    parser = cli.build_parser
+    try:
+        cli.build_parser = lambda: _with_gui(parser(), fake_gui)
+        assert cli.main(["--model", "tiny", "--size", "128"]) == 0
+        assert seen == {"model": "tiny", "size": 128}
+        assert cli.main([]) == 0 and seen["size"] is None
+    finally:
+        cli.build_parser = parser
+
+
+def _with_gui(p, func):
+    sub = next(a for a in p._actions if a.dest == "command")
+    sub.choices["gui"].set_defaults(func=func)
+    return p
