@@ -23,6 +23,12 @@ class ShowActions(Protocol):
     def save_preset(self, name: str, source: object = None) -> None:
         """Save the current values as preset ``name``; raises ShowActionError."""
 
+    def rename_preset(self, old: str, new: str, source: object = None) -> None:
+        """Rename a user preset; raises ShowActionError."""
+
+    def delete_preset(self, name: str, source: object = None) -> None:
+        """Delete a user preset; raises ShowActionError."""
+
     def preset_names(self) -> list[str]:
         """The presets in list order."""
 

@@ -106,5 +106,17 @@ class ShowControl:
         except PresetError as e:
             raise ShowActionError(str(e)) from None
 
+    def rename_preset(self, old: str, new: str, source: object = None) -> None:
+        try:
+            self.presets.rename(old, new)
+        except PresetError as e:
+            raise ShowActionError(str(e)) from None
+
+    def delete_preset(self, name: str, source: object = None) -> None:
+        try:
+            self.presets.delete(name)
+        except PresetError as e:
+            raise ShowActionError(str(e)) from None
+
     def tap(self, source: object = None) -> None:
         self.tempo.tap()

@@ -33,11 +33,15 @@ QUERY = "?"
 PRESET_RECALL = ROOT + "/preset/recall"
 PRESET_SAVE = ROOT + "/preset/save"
 PRESET_LIST = ROOT + "/preset/list"
+PRESET_RENAME = ROOT + "/preset/rename"
+PRESET_DELETE = ROOT + "/preset/delete"
 TEMPO_TAP = ROOT + "/tempo/tap"
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     (PRESET_RECALL, "string name, or int 0-based index", "Recall a preset (with preset_fade_time and preset_quantize)"),
     (PRESET_SAVE, "string name", "Save the current values as a preset"),
     (PRESET_LIST, "none", "Answer with the preset names, one string argument each, at the same address"),
+    (PRESET_RENAME, "string old name, string new name", "Rename a user preset"),
+    (PRESET_DELETE, "string name", "Delete a user preset"),
     (TEMPO_TAP, "1 fires (0 is ignored; no argument also fires)", "One tap of tap tempo"),
 )
 

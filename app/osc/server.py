@@ -273,8 +273,14 @@ class OscServer:
                     self._counters.add("ignored")
                     return
                 self.actions.tap(source=source)
+            elif addr == ns.PRESET_RENAME:
+                if len(args) != 2:
+                    raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes two names (old, new), got {len(args)} arguments")
+                self.actions.rename_preset(self._preset_name(addr, args[0]), self._preset_name(addr, args[1]), source=source)
             elif len(args) != 1:
                 raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes one argument, got {len(args)}")
+            elif addr == ns.PRESET_DELETE:
+                self.actions.delete_preset(self._preset_name(addr, args[0]), source=source)
             elif addr == ns.PRESET_SAVE:
                 self.actions.save_preset(self._preset_name(addr, args[0]), source=source)
             elif addr == ns.PRESET_RECALL:

@@ -159,3 +159,32 @@ def test_action_addresses_call_the_show(store, peer):
         peer.send(srv.address, "/dreamdeck/preset/recall", "warm")
         assert peer.ask(srv.address, "/dreamdeck/strength/get")
         assert srv.stats["action_unavailable"] == 1
+
+
+def test_presets_save_list_rename_delete_and_recall_over_osc(store, peer, tmp_path):
+    """The real ShowControl and preset store behind OSC: every preset operation from a surface."""
+    from app.osc import OscServer
+    from app.presets.store import PresetStore
+    from app.show_control import ShowControl
+
+    show = ShowControl(store, presets=PresetStore(directory=tmp_path))
+    show.start()
+    try:
+        with OscServer(store, show, port=0) as srv:
+            to = srv.address
+            store.set("strength", 0.33)
+            peer.send(to, "/dreamdeck/preset/save", "gig look")
+            wait_for(lambda: (tmp_path / "gig look.json").exists() or any(tmp_path.iterdir()), what="preset file")
+            assert "gig look" in peer.ask(to, "/dreamdeck/preset/list")[0][1]
+            peer.send(to, "/dreamdeck/preset/rename", "gig look", "encore")
+            wait_for(lambda: "encore" in show.preset_names(), what="rename")
+            store.update({"preset_fade_time": 0.0, "strength": 0.9})
+            peer.send(to, "/dreamdeck/preset/recall", "encore")
+            wait_for(lambda: abs(store.get("strength") - 0.33) < 1e-9, what="recall")
+            peer.send(to, "/dreamdeck/preset/delete", "encore")
+            wait_for(lambda: "encore" not in show.preset_names(), what="delete")
+            peer.send(to, "/dreamdeck/preset/rename", "only-one-name")  # wrong arity: refused, counted
+            peer.send(to, "/dreamdeck/preset/delete", "no-such-preset")  # refused by the store, counted
+            wait_for(lambda: srv.stats["wrong_type"] >= 1 and srv.stats["action_refused"] >= 1, what="refusals")
+    finally:
+        show.stop()
