@@ -66,10 +66,30 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
         if osc is not None:
             osc.stop()
         show.stop()
-        pipeline.stop(2.0)
+        console.pipeline.stop(2.0)  # the pipeline running now (a size / fps change replaces it)
 
     console.on_close = stop
+    console.restart_output = lambda: restart_pipeline(console)
     return console
+
+
+def restart_pipeline(console) -> None:
+    """Apply a new output size / fps: stop the pipeline and start a fresh one with the same source,
+    generator and sinks (a stopped LivePipeline cannot be started again: its sink threads are spent).
+
+    The output pauses for the stop + start (a fraction of a second); the sinks are reopened at the new size.
+    """
+    from engine.live.pipeline import LivePipeline
+
+    old = console.pipeline
+    generator = old.generator  # a model swap not yet picked up wins
+    sinks = [runner.sink for runner in old.sinks.values()]
+    old.stop(2.0)
+    new = LivePipeline(console.store, generator, console.input_tap)
+    for sink in sinks:
+        new.add_sink(sink)
+    new.start()
+    console.pipeline = new
 
 
 def start_console(console) -> None:

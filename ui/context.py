@@ -27,3 +27,6 @@ class Console:
     make_generator: Callable[[Any], Any] | None = None
     load_options: dict = field(default_factory=dict)  # extra load_model keyword arguments
     on_close: Callable[[], None] | None = None  # stops the engine (OSC, show, pipeline)
+    # applies a new output_size / output_fps: replaces ``pipeline`` with a restarted one (same source,
+    # generator and sinks); None where the engine cannot be restarted from the window
+    restart_output: Callable[[], None] | None = None

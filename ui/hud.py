@@ -34,7 +34,8 @@ class Hud(QWidget):
     def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
         self.cells[key].setText(f"<span style='color:{colour}'>{text}</span>")
 
-    def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None) -> None:
+    def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
+                    osc_last: str = "") -> None:
         self._set("input", f"IN {m['input_fps']:4.1f}/{source_fps:.0f}", rate_colour(m["input_fps"], source_fps))
         self._set("generate", f"GEN {m['generate_fps']:4.1f}/{model_fps:.0f}", rate_colour(m["generate_fps"], model_fps))
         self._set("output", f"OUT {m['output_fps']:4.1f}/{out_target:.0f}fps", rate_colour(m["output_fps"], out_target))
@@ -56,7 +57,7 @@ class Hud(QWidget):
             if self._osc_prev is not None and t > self._osc_prev[0]:
                 rate = (n - self._osc_prev[1]) / (t - self._osc_prev[0])
             self._osc_prev = (t, n)
-            self._set("osc", f"OSC {rate:.0f} msg/s")
+            self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
         faults = m.get("faults") or []
         if m.get("watchdog"):
             self._set("faults", "WATCHDOG covering a stall", RED)

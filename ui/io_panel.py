@@ -8,7 +8,7 @@ from typing import Callable
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
-from .binding import make_control
+from .binding import GUI, make_control
 
 PATTERNS = [("Test pattern (moving)", "pattern"), ("Test pattern (still)", "pattern:static"), ("Screen", "screen")]
 FILE_ITEM, IMAGE_ITEM = "Video file…", "Image…"
@@ -92,10 +92,19 @@ class OutputPanel(QGroupBox):
         self.vcam = None
         self.recorder = None
         form = QFormLayout(self)
+        self.bridge = bridge
         self.size_box = make_control(bridge, "output_size")
-        self.size_box.setToolTip(self.size_box.toolTip() + "\n(takes effect when the engine restarts)")
-        form.addRow("size (restart)", self.size_box)
-        form.addRow("fps (restart)", make_control(bridge, "output_fps"))
+        self.size_box.setToolTip(self.size_box.toolTip() + "\n(restarts the output side: a short pause; asks first when live-locked)")
+        form.addRow("size", self.size_box)
+        self.fps_box = make_control(bridge, "output_fps")
+        self.fps_box.setToolTip(self.fps_box.toolTip() + "\n(restarts the output side: a short pause; asks first when live-locked)")
+        form.addRow("fps", self.fps_box)
+        self.apply_button = QPushButton("Apply size / fps (restarts output)")
+        self.apply_button.setToolTip("A size or fps set by OSC, MIDI or a preset waits here until applied")
+        self.apply_button.clicked.connect(self.apply_output)
+        self.apply_button.hide()
+        form.addRow(self.apply_button)
+        bridge.changed.connect(self._param_changed)
         form.addRow("fit", make_control(bridge, "fit_mode"))
         self.vcam_box = QCheckBox("Virtual camera")
         self.vcam_box.toggled.connect(self.set_vcam)
@@ -114,6 +123,49 @@ class OutputPanel(QGroupBox):
         self.rec_status = QLabel("")
         self.rec_status.setWordWrap(True)
         form.addRow(self.rec_status)
+
+    # -- output size / fps -------------------------------------------------------------------
+    def running_output(self) -> tuple[tuple[int, int] | None, float | None]:
+        pipe = self.console.pipeline
+        return getattr(pipe, "out_size", None), getattr(pipe, "out_fps", None)
+
+    def wanted_output(self) -> tuple[tuple[int, int], float]:
+        from engine.live.pipeline import parse_size
+
+        store = self.console.store
+        return parse_size(store.get("output_size")), float(store.get("output_fps"))
+
+    def output_pending(self) -> bool:
+        size, fps = self.running_output()
+        return size is not None and (size, fps) != self.wanted_output()
+
+    def _param_changed(self, name: str, value, source) -> None:
+        if name not in ("output_size", "output_fps"):
+            return
+        if self.output_pending() and source == GUI:
+            self.apply_output()  # the operator changed it here: apply now (after the live-lock question)
+        self.apply_button.setVisible(self.output_pending())
+
+    def apply_output(self) -> bool:
+        """Restart the output side at the registry's output_size / output_fps (asks first when live-locked)."""
+        if not self.output_pending():
+            self.apply_button.hide()
+            return True
+        (w, h), fps = self.wanted_output()
+        if self.console.restart_output is None:
+            self.apply_button.setText("Size / fps apply when DreamDeck restarts")
+            self.apply_button.show()
+            return False
+        if not self.confirm(f"Change the output to {w}x{h} @ {fps:g} fps? The output restarts (a short pause)."):
+            (rw, rh), rfps = self.running_output()
+            self.bridge.write({"output_size": f"{rw}x{rh}", "output_fps": int(rfps)})  # back to what runs
+            self.apply_button.hide()
+            return False
+        if self.recorder is not None:  # a recording is one size: finish (save) it before the change
+            self.rec_button.setChecked(False)
+        self.console.restart_output()
+        self.apply_button.hide()
+        return True
 
     def set_vcam(self, on: bool) -> None:
         pipe = self.console.pipeline

@@ -11,7 +11,7 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter, QTabWidget,
+from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter, QTabWidget,
                                QVBoxLayout, QHBoxLayout, QWidget)
 
 from .binding import ParamBridge
@@ -21,6 +21,8 @@ from .frame_view import FrameView
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
 from .model_panel import TINY_BANNER, ModelPanel
+from .osc_monitor import OscMonitor
+from .output_window import OutputWindow, screen_names
 from .presets_panel import PresetsPanel
 from .safety_bar import SHORTCUTS, SafetyBar
 
@@ -93,11 +95,14 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         play = QWidget()
         pcol = QVBoxLayout(play)
-        pcol.addWidget(PromptDeck(self.bridge))
+        self.prompt_deck = PromptDeck(self.bridge)
+        pcol.addWidget(self.prompt_deck)
         pcol.addWidget(diffusion_panel(self.bridge), 1)
         self.tabs.addTab(_scroll(play), "Prompts && diffusion")
         self.tabs.addTab(_scroll(setup), "Model / Source / Output")
         self.tabs.addTab(self.presets_panel, "Presets")
+        self.osc_monitor = OscMonitor(console.store, console.osc)
+        self.tabs.addTab(self.osc_monitor, "OSC monitor")
 
         right = QWidget()
         rcol = QVBoxLayout(right)
@@ -147,10 +152,61 @@ class MainWindow(QMainWindow):
         self.live_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 14px; }"
                                        " QPushButton:checked { background: #d01818; color: white; }")
         row.addWidget(self.live_button)
+        self.screen_combo = QComboBox()
+        self.screen_combo.setToolTip("the screen (projector) the output window opens on")
+        self.refresh_screens()
+        row.addWidget(self.screen_combo)
+        self.output_window: OutputWindow | None = None
+        self.output_button = QPushButton("Output window")
+        self.output_button.setCheckable(True)
+        self.output_button.setToolTip("full-screen output on the chosen screen, for a projector (Esc there closes it)")
+        self.output_button.toggled.connect(self.set_output_window)
+        row.addWidget(self.output_button)
         help_button = QPushButton("Keys  [F1]")
         help_button.clicked.connect(self.toggle_help)
         row.addWidget(help_button)
         return row
+
+    # -- full-screen output window ---------------------------------------------------------
+    def refresh_screens(self) -> None:
+        current = self.screen_combo.currentText()
+        self.screen_combo.clear()
+        for label, screen in screen_names():
+            self.screen_combo.addItem(label, screen)
+        i = self.screen_combo.findText(current)
+        if i >= 0:
+            self.screen_combo.setCurrentIndex(i)
+
+    def set_output_window(self, on: bool) -> None:
+        if not on:
+            if self.output_window is not None:
+                w, self.output_window = self.output_window, None
+                w.closed.disconnect(self._output_window_closed)
+                w.close()
+                w.deleteLater()
+            return
+        screen = self.screen_combo.currentData()
+        if screen is None:
+            self.refresh_screens()
+            screen = self.screen_combo.currentData()
+        if screen is None:
+            self.statusBar().showMessage("no screen to open the output window on", 6000)
+            self._set_output_button(False)
+            return
+        self.output_window = OutputWindow(self._output_frame, screen)
+        self.output_window.closed.connect(self._output_window_closed)
+        self.output_window.open()
+
+    def _output_window_closed(self) -> None:  # Esc in the output window
+        w, self.output_window = self.output_window, None
+        if w is not None:
+            w.deleteLater()
+        self._set_output_button(False)
+
+    def _set_output_button(self, on: bool) -> None:
+        self.output_button.blockSignals(True)
+        self.output_button.setChecked(on)
+        self.output_button.blockSignals(False)
 
     @property
     def live_locked(self) -> bool:
@@ -192,6 +248,8 @@ class MainWindow(QMainWindow):
     def _refresh_previews(self) -> None:
         self.output_view.refresh()
         self.input_view.refresh()
+        if self.output_window is not None:
+            self.output_window.refresh()
         if self.first_frame_s is None and self.output_view.frames_shown:
             self.first_frame_s = time.monotonic() - self.started_at
 
@@ -199,7 +257,7 @@ class MainWindow(QMainWindow):
         m = self.console.pipeline.snapshot_metrics()
         target = float(self.console.store.get("output_fps"))
         osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
-        self.hud.update_from(m, target, target, target, osc)
+        self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
         self.output_panel.update_status(m["sinks"])
         s = self.console.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
@@ -252,6 +310,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.preview_timer.stop()
         self.hud_timer.stop()
+        self.set_output_window(False)
+        self.osc_monitor.close_monitor()
         self._save()
         self.model_panel.cancel()
         self.bridge.close()

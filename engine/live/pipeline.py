@@ -137,6 +137,18 @@ class LivePipeline:
         with self._lock:
             self._pending_generator = generator
 
+    @property
+    def generator(self) -> Generator:
+        """The model stage in use, or the one waiting to be swapped in at the next frame edge."""
+        with self._lock:
+            return self._pending_generator or self._generator
+
+    @property
+    def source(self) -> Source | None:
+        """The current source, or the one waiting to be switched to."""
+        with self._lock:
+            return self._pending_source or self._source
+
     def add_sink(self, sink: Sink) -> None:
         snap = self.store.snapshot()
         w, h = getattr(self, "out_size", None) or parse_size(snap["output_size"])
