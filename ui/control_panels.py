@@ -101,10 +101,10 @@ class PromptDeck(QGroupBox):
             grid.addWidget(make_control(bridge, f"seed.{i}.value"), row, 1)
             grid.addWidget(make_control(bridge, f"seed.{i}.weight"), row, 2)
             tools = QHBoxLayout()
-            rnd = _small("🎲", f"new random seed for slot {i}")
+            rnd = _small("Rnd", f"new random seed for slot {i}")
             rnd.setObjectName(f"seed_random:{i}")
             rnd.clicked.connect(lambda _=False, i=i: self.randomise_seed(i))
-            lock = _small("🔒", f"lock seed {i}: randomise leaves it alone", checkable=True)
+            lock = _small("Lock", f"lock seed {i}: randomise leaves it alone", checkable=True)
             lock.setObjectName(f"seed_lock:{i}")
             lock.toggled.connect(lambda on, b=rnd: b.setEnabled(not on))
             self.seed_random[i], self.seed_locks[i] = rnd, lock
@@ -198,7 +198,7 @@ def _small(text: str, tip: str, checkable: bool = False) -> QPushButton:
     b = QPushButton(text)
     b.setToolTip(tip)
     b.setCheckable(checkable)
-    b.setFixedWidth(34)
+    b.setFixedWidth(max(34, b.fontMetrics().horizontalAdvance(text) + 34))  # the style sheet pads buttons
     return b
 
 
