@@ -34,8 +34,17 @@ def display_available() -> bool:
 
 
 def default_source_spec() -> str:
-    from engine.sources import list_cameras
+    """The source the console last put on air, if it is still there; else the first camera; else the pattern."""
+    from engine.sources import SourceError, list_cameras, make_source
 
+    try:
+        from PySide6.QtCore import QSettings
+
+        last = QSettings("DreamDeck", "DreamDeck").value("last_source")
+        if last and make_source(str(last)).availability() is None:
+            return str(last)
+    except (SourceError, ImportError, OSError):
+        pass
     cams = list_cameras()
     return f"camera:{cams[0]['index']}" if cams else "pattern"
 

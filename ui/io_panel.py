@@ -15,9 +15,10 @@ FILE_ITEM, IMAGE_ITEM = "Video file…", "Image…"
 
 
 class SourcePanel(QGroupBox):
-    def __init__(self, console, parent: QWidget | None = None):
+    def __init__(self, console, parent: QWidget | None = None, on_used: Callable[[str], None] | None = None):
         super().__init__("Source", parent)
         self.console = console
+        self.on_used = on_used  # told the spec of every source put on air (the window remembers the last)
         col = QVBoxLayout(self)
         row = QHBoxLayout()
         self.picker = QComboBox()
@@ -30,6 +31,10 @@ class SourcePanel(QGroupBox):
         apply.clicked.connect(self.use_selected)
         row.addWidget(apply)
         col.addLayout(row)
+        self.region = QLineEdit()
+        self.region.setPlaceholderText("screen region: left,top,width,height or a monitor number (empty: whole screen)")
+        self.region.setToolTip("used when 'Screen' is chosen")
+        col.addWidget(self.region)
         self.status = QLabel()
         self.status.setWordWrap(True)
         col.addWidget(self.status)
@@ -60,6 +65,8 @@ class SourcePanel(QGroupBox):
             if not path:
                 return
             spec += path
+        elif spec == "screen" and self.region.text().strip():
+            spec = "screen:" + self.region.text().strip().replace(" ", "")
         self.use(spec)
 
     def use(self, spec: str) -> bool:
@@ -78,6 +85,8 @@ class SourcePanel(QGroupBox):
         self.console.source_spec = spec
         self.console.pipeline.set_source(tapped)
         self._show(spec)
+        if self.on_used is not None:
+            self.on_used(spec)
         return True
 
     def _show(self, spec: str) -> None:

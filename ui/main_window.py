@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel(console, self.confirm)
         self.model_panel.loaded.connect(self._model_loaded)
         self.model_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 15000))
-        self.source_panel = SourcePanel(console)
+        self.source_panel = SourcePanel(console, on_used=lambda spec: self.settings.setValue("last_source", spec))
         self.output_panel = OutputPanel(console, self.bridge, self.confirm)
         self.presets_panel = PresetsPanel(console.show, self.bridge)
         setup = QWidget()

@@ -133,3 +133,18 @@ def test_live_lock_refusal_keeps_the_running_size(window, qtbot, monkeypatch):
     window.output_panel.size_box.setCurrentText("640x360")
     qtbot.waitUntil(lambda: window.console.store.get("output_size") == "512x512", timeout=2000)
     assert window.console.pipeline is old and old.running
+
+
+def test_source_panel_remembers_the_last_source_and_takes_a_screen_region(window, settings):
+    panel = window.source_panel
+    assert panel.use("pattern:static")
+    assert settings.value("last_source") == "pattern:static"
+    i = panel.picker.findData("screen")
+    panel.picker.setCurrentIndex(i)
+    panel.region.setText("0, 0, 320, 240")
+    panel.use_selected()
+    if panel.console.source_spec == "screen:0,0,320,240":  # a desktop session: the region went on air
+        assert settings.value("last_source") == "screen:0,0,320,240"
+    else:  # no display: refused with the source's own message, and nothing changed
+        assert "screen" in panel.status.text()
+        assert settings.value("last_source") == "pattern:static"
