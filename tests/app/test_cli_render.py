@@ -10,28 +10,9 @@ import numpy as np
 
 from engine.media.test_pattern import pattern_frame
 
+from video_files import read_video, write_pattern_video as write_video
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_video(path: Path, n=10, size=(160, 120), fps=12.0):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    assert w.isOpened()
-    for i in range(n):
-        w.write(cv2.cvtColor(pattern_frame(i / fps, *size), cv2.COLOR_RGB2BGR))
-    w.release()
-
-
-def read_video(path: Path):
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    fps = cap.get(cv2.CAP_PROP_FPS)
-    cap.release()
-    return frames, fps
 
 
 def dreamdeck(*args, env=None, cwd=None):
@@ -126,8 +107,6 @@ def test_bench_json_reports_every_ratio(tmp_path):
 
 
 def test_plain_dreamdeck_with_options_means_the_console():
-    from app.cli import build_parser, main  # noqa: F401
-
     import app.cli as cli
 
     seen = {}

@@ -4,23 +4,15 @@ import shutil
 import time
 
 import cv2
-import numpy as np
 
 from engine.diffusion.stream import DiffusionStream, StreamSettings
 from engine.live.pipeline import LivePipeline
-from engine.media.test_pattern import pattern_frame
 from engine.params import engine_store
 from engine.sinks.preview import PreviewSink
 from engine.sinks.recorder import RecorderSink
 from engine.sources import VideoFileSource
 from live_parts import wait_until
-
-
-def _write_video(path, n=20, size=(96, 80), fps=20.0):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    for i in range(n):
-        w.write(cv2.cvtColor(pattern_frame(i / fps, *size), cv2.COLOR_RGB2BGR))
-    w.release()
+from video_files import write_pattern_video
 
 
 def _tiny_pipeline(tiny_bundle, source, fps=20):
@@ -32,7 +24,7 @@ def _tiny_pipeline(tiny_bundle, source, fps=20):
 
 def test_video_through_tiny_model_into_recorder(tiny_bundle, tmp_path):
     src_path, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
-    _write_video(src_path)
+    write_pattern_video(src_path, n=20, size=(96, 80), fps=20.0)
     store, p = _tiny_pipeline(tiny_bundle, VideoFileSource(str(src_path), loop=True, paced=True))
     p.add_sink(RecorderSink(out))
     p.start()
@@ -59,7 +51,7 @@ def test_video_through_tiny_model_into_recorder(tiny_bundle, tmp_path):
 
 def test_deleted_file_holds_last_frame_then_recovers(tiny_bundle, tmp_path):
     src_path = tmp_path / "in.mp4"
-    _write_video(src_path, n=40)
+    write_pattern_video(src_path, n=40, size=(96, 80), fps=20.0)
     backup = tmp_path / "backup.mp4"
     shutil.copy(src_path, backup)
     store, p = _tiny_pipeline(tiny_bundle, VideoFileSource(str(src_path), loop=True, paced=True))
