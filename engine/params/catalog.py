@@ -12,6 +12,8 @@ PROMPT_SLOTS = 4
 SEED_SLOTS = 2
 GUIDANCE_MODES = ("none", "self", "initialize", "full")
 BLEND_MODES = ("linear", "slerp")
+ACCEL_BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "tensorrt-rtx")
+AUDIO_RENDERERS = ("hrtf", "flow", "head")
 
 
 def _prompt_params() -> list[Param]:
@@ -60,6 +62,14 @@ ENGINE_PARAMS: tuple[Param, ...] = (
     Param("similarity_filter", Kind.BOOL, False, "Skip work when the input barely changes", group="similarity"),
     Param("similarity_threshold", Kind.FLOAT, 0.98, "Similarity above which frames may be skipped", 0.0, 1.0, group="similarity"),
     Param("max_skip_frame", Kind.INT, 10, "Longest run of skipped frames before a forced refresh", 0, 600, unit="frames", group="similarity"),
+    Param(
+        "accel",
+        Kind.CHOICE,
+        "eager",
+        "Acceleration back end serving the UNet and autoencoder; a switch happens between frames, and a back end that fails leaves the current one serving",
+        choices=ACCEL_BACKENDS,
+        group="acceleration",
+    ),
 )
 
 
@@ -93,5 +103,19 @@ SHOW_PARAMS: tuple[Param, ...] = (
 )
 
 
+AUDIO_PARAMS: tuple[Param, ...] = (
+    Param("audio_renderer", Kind.CHOICE, "hrtf", "Binaural renderer: hrtf (measured KEMAR filters), flow (learned room and distance cues, falls back to hrtf) or head (spherical-head model, needs no data)", choices=AUDIO_RENDERERS, group="audio"),
+    Param("audio_azimuth", Kind.FLOAT, 0.0, "Source direction around the listener: 0 front, +90 left, -90 right, 180 behind", -180.0, 180.0, unit="deg", group="audio"),
+    Param("audio_elevation", Kind.FLOAT, 0.0, "Source height angle: +90 above, -40 the lowest measured", -90.0, 90.0, unit="deg", group="audio"),
+    Param("audio_distance", Kind.FLOAT, 1.4, "Source distance from the head's centre", 0.25, 20.0, unit="m", group="audio"),
+    Param("audio_orbit", Kind.BOOL, False, "Move the source around the listener automatically", group="audio"),
+    Param("audio_orbit_speed", Kind.FLOAT, 30.0, "Orbit speed, positive anticlockwise seen from above (towards the left)", -360.0, 360.0, unit="deg/s", group="audio"),
+    Param("audio_room", Kind.BOOL, False, "Add a simple room (early reflections and a tail) to the hrtf and head renderers", group="audio"),
+    Param("audio_gain", Kind.FLOAT, 0.0, "Output gain", -60.0, 12.0, unit="dB", group="audio"),
+    Param("audio_mute", Kind.BOOL, False, "Silence the audio output", group="audio"),
+    Param("av_delay", Kind.FLOAT, 0.0, "Delay the audio to meet the video, which the diffusion pipeline delays", 0.0, 2000.0, unit="ms", group="audio"),
+)
+
+
 def engine_store() -> ParamStore:
-    return ParamStore(ENGINE_PARAMS + LIVE_PARAMS + SHOW_PARAMS)
+    return ParamStore(ENGINE_PARAMS + LIVE_PARAMS + SHOW_PARAMS + AUDIO_PARAMS)
