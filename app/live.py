@@ -29,6 +29,15 @@ def add_live_arguments(p) -> None:
     from .midi.commands import add_midi_arguments
 
     add_midi_arguments(p)
+    au = p.add_argument_group("audio (binaural, through PortAudio)")
+    au.add_argument("--audio-in", default=None, metavar="DEVICE|FILE",
+                    help="place this sound around the listener's head: a sound file (looped) or an input device "
+                         "(name, part of it, or number); turns the audio engine on")
+    au.add_argument("--audio-out", default=None, metavar="DEVICE",
+                    help="audio output: a device name, part of it or number, a virtual cable (VB-Cable, BlackHole) "
+                         "or a PulseAudio sink; default: the system's output")
+    au.add_argument("--audio-renderer", default=None, choices=("hrtf", "flow", "head"),
+                    help="binaural renderer (the audio_renderer parameter; flow falls back to hrtf)")
 
 
 def status_line(m: dict, elapsed: float) -> str:
@@ -36,6 +45,11 @@ def status_line(m: dict, elapsed: float) -> str:
     sinks = ", ".join(f"{k} {v.split(':')[0]}" for k, v in m["sinks"].items()) or "none"
     gpu = f" gpu {m['gpu_util_percent']:.0f}% {m['gpu_power_w']:.0f} W" if "gpu_power_w" in m else ""
     wd = " WATCHDOG" if m["watchdog"] else ""
+    au = m.get("audio") or {}
+    if au:
+        fb = " (fallback)" if au.get("fallback_reason") else ""
+        wd += (f"  audio {au['renderer']}{fb} {au['device_status'].split(':')[0]} buffer {au['buffer_ms']:.0f} ms "
+               f"xruns {au['xruns']} underruns {au['underruns']}")
     return (f"{elapsed:5.0f}s  in {m['input_fps']:4.1f}  gen {m['generate_fps']:4.1f}  out {m['output_fps']:4.1f} fps  "
             f"latency {lat}  dropped {m['dropped_input']}  repeated {m['repeated_output']}  skip {m['skip_rate'] * 100:.0f}%  "
             f"cpu {m['cpu_percent']:.0f}%{gpu}  sinks: {sinks}{wd}")
@@ -61,6 +75,7 @@ def cmd_live(a) -> int:
     from .presets.commands import apply_live_preset
 
     apply_live_preset(store, a)  # --preset NAME: checked and applied before anything starts
+    audio_in = _audio_input(a, store)
     from .midi.commands import midi_from_args
     from .osc.service import osc_from_args
     from .show_control import ShowControl
@@ -100,7 +115,18 @@ def cmd_live(a) -> int:
           f"{' -> virtual camera' if a.vcam else ''}{' -> ' + a.record if a.record else ''}; Ctrl-C stops", flush=True)
     t0 = time.monotonic()
     pipeline.start()
+    audio = None
     try:
+        if audio_in is not None:
+            from engine.audio.live import AudioEngine
+
+            audio = AudioEngine(store, audio_in, a.audio_out, metrics=pipeline.metrics)
+            try:
+                audio.start()
+            except Exception as e:
+                audio = None
+                raise UserError(f"audio: {e}") from None
+            print(f"audio: {audio_in.label} -> {audio.snapshot()['renderer']} renderer -> {audio.device_label}", flush=True)
         show.start()
         print(osc.start(), flush=True)
         midi_status = midi.start()
@@ -115,6 +141,8 @@ def cmd_live(a) -> int:
         midi.stop()
         osc.stop()
         show.stop()
+        if audio is not None:
+            audio.stop()
         pipeline.stop()
         signal.signal(signal.SIGINT, old)
     m = pipeline.snapshot_metrics()
@@ -123,8 +151,29 @@ def cmd_live(a) -> int:
     print(f"summary: {m['frames_out']} frames out in {elapsed:.1f} s ({m['frames_out'] / elapsed:.1f} fps), "
           f"{m['frames_generated']} generated, latency {lat}, dropped {m['dropped_input']}, repeated {m['repeated_output']}, "
           f"skip rate {m['skip_rate'] * 100:.0f}%")
+    au = m.get("audio") or {}
+    if au:
+        print(f"audio: {au['seconds_rendered']:.1f} s rendered with {au['renderer']}, xruns {au['xruns']}, "
+              f"underruns {au['underruns']}, device reopened {au['reopened']} times"
+              + (f"; {au['fallback_reason']}" if au.get("fallback_reason") else ""))
     for f in m["faults"][-5:]:
         print(f"fault: {f}")
     if a.record:
         print(f"recorded {a.record}")
     return 0
+
+
+def _audio_input(a, store):
+    """--audio-in/--audio-out/--audio-renderer checked before anything starts; None when audio stays off."""
+    if getattr(a, "audio_renderer", None):
+        store.set("audio_renderer", a.audio_renderer)
+    if getattr(a, "audio_in", None) is None and getattr(a, "audio_out", None) is None:
+        return None
+    from engine.audio.devices import AudioDeviceError, choose_device
+    from engine.audio.inputs import AudioInputError, make_input
+
+    try:
+        choose_device(a.audio_out, "output")  # a name that matches nothing is the user's to fix, not a retry loop
+        return make_input(a.audio_in)
+    except (AudioDeviceError, AudioInputError) as e:
+        raise UserError(str(e)) from None

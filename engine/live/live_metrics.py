@@ -121,6 +121,10 @@ class LiveMetrics:
         self._cpu_percent = 0.0
         self.gpu = GpuProbe()
         self.out_fps_target = 30.0
+        # the live audio engine's state (engine.audio.live.AudioEngine publishes it a few times a second):
+        # xruns, underruns, renderer (in use), renderer_requested, fallback_reason, buffer_fill (of the
+        # target), buffer_ms, render_load (render time / real time), device, device_status, azimuth, reopened
+        self.audio: dict = {}
 
     # -- reporting (stages call these) ---------------------------------------------
     def captured(self, t: float, ms: float | None = None) -> None:
@@ -147,6 +151,10 @@ class LiveMetrics:
     def sink_status(self, name: str, status: str) -> None:
         with self._lock:
             self.sinks[name] = status
+
+    def audio_update(self, fields: dict) -> None:
+        with self._lock:
+            self.audio = dict(fields)
 
     def fault(self, where: str, message: str) -> None:
         with self._lock:
@@ -189,6 +197,7 @@ class LiveMetrics:
                 "cpu_percent": cpu,
                 "watchdog": self.watchdog_engaged,
                 "faults": [f"{time.strftime('%H:%M:%S', time.localtime(f.at))} {f.where}: {f.message}" for f in self.faults],
+                "audio": dict(self.audio),
             }
         snap.update(self.gpu.read())
         return snap
