@@ -140,6 +140,8 @@ class AudioEngine:
         self._loader: threading.Thread | None = None
         self._loaded: tuple[tuple[str, bool], RendererChoice | Exception] | None = None
         self._flow_barred = False  # flow fell behind: stay on hrtf until the parameter changes
+        self._barred: set[str] = set()  # renderers that raised mid-stream: not retried until the parameter changes
+        self._want_name: str | None = None
         self._load = collections.deque(maxlen=max(4, int(s.load_window_s * SAMPLE_RATE / s.block)))
         self._low_fill = collections.deque(maxlen=self._load.maxlen)
         self._hist = np.zeros(s.prime_frames, np.float32)
@@ -309,9 +311,18 @@ class AudioEngine:
         self.azimuth = wrap180(snap["audio_azimuth"] + self._orbit)
         pose = Pose.from_spherical(self.azimuth, snap["audio_elevation"], snap["audio_distance"])
         t0 = time.perf_counter()
-        out = self._cur.renderer.process(mono, pose)
+        try:
+            out = self._cur.renderer.process(mono, pose)
+        except Exception as e:  # a renderer that breaks mid-show: hand over at once, never go silent
+            out = self._renderer_broke(self._cur, e, mono, pose, snap)
         if self._next is not None:
-            new = self._next.renderer.process(mono, pose)
+            try:
+                new = self._next.renderer.process(mono, pose)
+            except Exception as e:  # the incoming one broke: stay on the current renderer
+                self._fallback(f"the {self._next.used} renderer failed while fading in ({type(e).__name__}: {e}); staying on {self._cur.used}")
+                self._barred.add(self._next.used)
+                self._next = None
+                new = out
             xf_n = max(1, int(self.s.crossfade_s * SAMPLE_RATE))
             r = np.minimum((self._xf_pos + np.arange(1, n + 1)) / xf_n, 1.0).astype(np.float32)[:, None]
             out = out * (1 - r) + new * r
@@ -329,6 +340,21 @@ class AudioEngine:
         out = self.delay.process(np.asarray(out, np.float32), int(round(snap["av_delay"] * SAMPLE_RATE / 1000)))
         self.frames_rendered += n
         return out
+
+    def _renderer_broke(self, choice: RendererChoice, err: Exception, mono, pose, snap) -> np.ndarray:
+        """Replace a renderer that raised by its fallback (made here, synchronously) and render the block with it."""
+        self._barred.add(choice.used)
+        log.exception("audio: the %s renderer failed", choice.used)
+        nxt = "hrtf" if choice.used != "hrtf" else "head"
+        why = f"the {choice.used} renderer failed ({type(err).__name__}: {err}); switched to the {nxt} renderer"
+        self._fallback(why)
+        room = bool(snap["audio_room"])
+        self._cur = self.factory(nxt, room=room)
+        self._want = (snap["audio_renderer"], room)  # no reload of the broken one until the parameter changes
+        self._next = None
+        self._load.clear()
+        self._low_fill.clear()
+        return self._cur.renderer.process(mono, pose)
 
     @staticmethod
     def _target_gain(snap) -> float:
@@ -366,6 +392,11 @@ class AudioEngine:
         want = (snap["audio_renderer"], bool(snap["audio_room"]))
         if want[0] != "flow":
             self._flow_barred = False
+        if want[0] != self._want_name:  # a renderer that broke may be tried again once the parameter moves
+            self._barred.clear()
+            self._want_name = want[0]
+        if want[0] in self._barred:
+            return
         effective = ("hrtf", want[1]) if want[0] == "flow" and self._flow_barred else want
         if effective != self._want and self._loader is None and self._next is None:
             if not self._flow_barred:

@@ -208,6 +208,35 @@ def test_slow_flow_renderer_hands_over_to_hrtf(caplog):
     assert eng._cur.used == "hrtf"  # no flapping back while the parameter still says flow
 
 
+def test_a_renderer_that_breaks_mid_stream_hands_over_without_silence(caplog):
+    factory = pan_factory()
+    store, eng = offline_engine(factory=factory, audio_renderer="flow", audio_azimuth=60.0)
+    broken = eng._cur.renderer
+    calls = {"n": 0}
+    real = broken.process
+
+    def breaks(mono, source, listener=None):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise RuntimeError("simulated NaN in the network")
+        return real(mono, source, listener)
+
+    broken.process = breaks
+    with caplog.at_level(logging.WARNING, logger="dreamdeck.audio"):
+        out = run_blocks(eng, sine(0.2))
+    tail = out[6 * BLOCK:]
+    assert np.abs(tail).max() > 0.1  # still sounding after the failure
+    snap = eng.snapshot()
+    assert snap["renderer"] == "hrtf" and "failed" in snap["fallback_reason"]
+    assert any("failed" in r.getMessage() for r in caplog.records)
+    n_made = len(factory.made)
+    run_blocks(eng, sine(0.1))
+    assert len(factory.made) == n_made  # the broken renderer is not reloaded while the parameter still names it
+    store.update({"audio_renderer": "head"})
+    run_blocks(eng, sine(0.1))
+    assert eng._cur.used == "head"
+
+
 # -- inputs ------------------------------------------------------------------------------------------
 def test_file_input_is_mono_48k_and_loops(tmp_path):
     import soundfile as sf
