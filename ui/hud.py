@@ -23,13 +23,17 @@ class Hud(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         self.cells: dict[str, QLabel] = {}
-        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "faults"):
+        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "audio", "faults"):
             lab = QLabel("")
             lab.setStyleSheet("font-family: monospace; font-size: 13px; padding: 0 5px;")
             row.addWidget(lab)
             self.cells[key] = lab
         row.addStretch(1)
         self._osc_prev: tuple[float, int] | None = None
+
+    def set_audio(self, text: str, colour: str) -> None:
+        """The audio engine's cell: renderer and xruns (red when the output glitched)."""
+        self._set("audio", text, colour)
 
     def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
         self.cells[key].setText(f"<span style='color:{colour}'>{text}</span>")

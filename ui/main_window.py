@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPus
 
 from .binding import ParamBridge
 from .context import Console
+from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel
 from .frame_view import FrameView
 from .hud import Hud
@@ -101,6 +102,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scroll(play), "Prompts && diffusion")
         self.tabs.addTab(_scroll(setup), "Model / Source / Output")
         self.tabs.addTab(self.presets_panel, "Presets")
+        self.audio_panel = AudioPanel(console, self.bridge)
+        self.tabs.addTab(_scroll(self.audio_panel), "Audio")
         self.osc_monitor = OscMonitor(console.store, console.osc)
         self.tabs.addTab(self.osc_monitor, "OSC monitor")
 
@@ -259,6 +262,7 @@ class MainWindow(QMainWindow):
         osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
         self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
         self.output_panel.update_status(m["sinks"])
+        self.hud.set_audio(*self.audio_panel.refresh())
         s = self.console.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
@@ -312,6 +316,7 @@ class MainWindow(QMainWindow):
         self.hud_timer.stop()
         self.set_output_window(False)
         self.osc_monitor.close_monitor()
+        self.audio_panel.stop()
         self._save()
         self.model_panel.cancel()
         self.bridge.close()
