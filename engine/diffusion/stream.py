@@ -6,6 +6,10 @@ strength, guidance, delta, seeds, the similarity filter) is applied without
 re-preparing: embeddings and noises come from caches, a strength change swaps
 the per-step constants, and only a change of step count or frame buffer size
 empties the Stream Batch buffer.
+
+The UNet and the autoencoder are served by the acceleration back end the
+``accel`` parameter names (:mod:`engine.accel`): it is prepared in the
+background while the current one serves, and takes over between frames.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..accel.manager import UNCHANGED, AccelManager, BackendFailure, guarded
+from ..accel.base import AccelSpec
 from ..metrics import StageMetrics
 from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
 from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
@@ -51,6 +57,7 @@ class StreamSettings:
     similarity_threshold: float = 0.98
     max_skip_frame: int = 10
     stream_batch: bool = True  # False: the sequential twin (for comparison)
+    accel: str = "eager"  # acceleration back end (engine.accel)
 
     @classmethod
     def from_values(cls, v: Mapping, **overrides) -> "StreamSettings":
@@ -73,6 +80,7 @@ class StreamSettings:
             similarity_filter=v["similarity_filter"],
             similarity_threshold=v["similarity_threshold"],
             max_skip_frame=v["max_skip_frame"],
+            accel=v.get("accel", "eager"),
         )
         for k, val in overrides.items():
             setattr(s, k, val)
@@ -100,6 +108,8 @@ class DiffusionStream:
         self._applied: StreamSettings | None = None
         self._lock = threading.RLock()  # apply() may come from another thread than process()
         self.last_error: str | None = None
+        self.accel = AccelManager(bundle)  # .on_fault: where back-end failures are reported
+        self._served = None  # the Accelerated serving now; None: the modules (eager)
         bundle.use_channels_last()
         self.apply(self.settings)
 
@@ -144,6 +154,7 @@ class DiffusionStream:
                 self.latent_hw = latent_hw
                 self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size))
                 self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
+                self._use_served()
                 self._last_output = None  # never hand out a frame of the old size
                 self.filter.reset()
             elif plan is not None:
@@ -156,6 +167,42 @@ class DiffusionStream:
             if not s.similarity_filter:
                 self.filter.reset()
             self.settings = self._applied = s
+            self.accel.request(s.accel, self.accel_spec(s))
+
+    def accel_spec(self, s: StreamSettings | None = None) -> AccelSpec:
+        """The shapes an acceleration back end must serve for settings ``s``."""
+        s = s or self.settings
+        b = self.bundle
+        return AccelSpec.for_stream(s.size, s.steps, s.frame_buffer_size, s.tiny_vae and b.tiny_vae is not None,
+                                    dtype=b.dtype, device=b.device)
+
+    def _swap_accel(self) -> None:
+        """At a frame edge: let a newly prepared back end (or eager) take over."""
+        served = self.accel.poll()
+        if served is not UNCHANGED:
+            self._served = served
+            self._use_served()
+
+    def _use_served(self) -> None:
+        served = self._served
+        if served is None:
+            self.runner.use(None)
+        else:
+            scale = self.bundle.vae_scale_factor
+            self.runner.use(guarded(served.unet), lambda n, h, w: served.serves_unet(n, h * scale, w * scale))
+
+    def _autoencoder_fn(self, images: torch.Tensor, decode: bool):
+        """The served back end's encoder/decoder for this call, or None (the module)."""
+        acc = self._served
+        if acc is None:
+            return None
+        tiny = self.settings.tiny_vae and self.bundle.tiny_vae is not None
+        fn = acc.decoder(tiny) if decode else acc.encoder(tiny)
+        n, h, w = images.shape[0], images.shape[2], images.shape[3]
+        if decode:
+            h, w = h * self.bundle.vae_scale_factor, w * self.bundle.vae_scale_factor
+        ok = fn is not None and acc.serves_images(n, h, w, "tiny" if tiny else "full")
+        return guarded(fn) if ok else None
 
     def sync(self, snapshot) -> bool:
         """Apply a parameter-registry snapshot if it is newer than the last one seen.
@@ -205,6 +252,9 @@ class DiffusionStream:
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
+        fn = self._autoencoder_fn(images, decode=False)
+        if fn is not None:
+            return fn(images)
         ae = self.bundle.autoencoder(self.settings.tiny_vae)
         out = ae.encode(images)
         lat = out.latents if hasattr(out, "latents") else out.latent_dist.mode()
@@ -212,8 +262,12 @@ class DiffusionStream:
 
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor) -> list[np.ndarray]:
-        ae = self.bundle.autoencoder(self.settings.tiny_vae)
-        img = ae.decode(latents / ae.config.scaling_factor, return_dict=False)[0]
+        fn = self._autoencoder_fn(latents, decode=True)
+        if fn is not None:
+            img = fn(latents)
+        else:
+            ae = self.bundle.autoencoder(self.settings.tiny_vae)
+            img = ae.decode(latents / ae.config.scaling_factor, return_dict=False)[0]
         img = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
         return list(img.permute(0, 2, 3, 1).cpu().numpy())
 
@@ -230,6 +284,7 @@ class DiffusionStream:
 
     def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
+        self._swap_accel()  # between frames: the only place a back end changes
         x = self.to_tensor(frames)
         if self.settings.similarity_filter:
             if self._last_output is None:
@@ -237,23 +292,47 @@ class DiffusionStream:
             elif self.filter.should_skip(x):
                 self.metrics.skip()
                 return list(self._last_output)  # the same (read-only) images again
-        if self.settings.stream_batch:
-            out = self.denoiser.stream_step(self.encode(x), self.cond, self.neg, self.guidance)
-        else:
-            out = self.denoiser.sequential(self.encode(x), self.cond, self.neg, self.guidance)
-        if out is None:
+        images = self._denoise(x)
+        if images is None:
             self.metrics.done(time.perf_counter() - t0, produced=False)
             return None
-        images = self.decode(out)
         self._last_output = images
         self.metrics.done(time.perf_counter() - t0, produced=True)
         return images
+
+    def _denoise(self, x: torch.Tensor) -> list[np.ndarray] | None:
+        lat = self._or_eager(lambda: self.encode(x))
+        if self.settings.stream_batch:
+            out = self._or_eager(lambda: self.denoiser.stream_step(lat, self.cond, self.neg, self.guidance))
+        else:
+            out = self._or_eager(lambda: self.denoiser.sequential(lat, self.cond, self.neg, self.guidance))
+        return None if out is None else self._or_eager(lambda: self.decode(out))
+
+    def _or_eager(self, stage):
+        """Run one stage; if the served back end breaks in it, report that and redo
+        the stage with eager.  Safe: a stage commits its state (the Stream Batch
+        buffer) only after the back end's call has returned."""
+        try:
+            return stage()
+        except BackendFailure as e:
+            self.accel.serving_failed(e.__cause__ or e)
+            self._served = None
+            self._use_served()
+            return stage()
 
     def process_one(self, frame: np.ndarray) -> np.ndarray | None:
         if self.settings.frame_buffer_size != 1:
             raise ValueError("process_one needs frame_buffer_size 1; use process() with a list of frames")
         out = self.process([frame])
         return None if out is None else out[0]
+
+    def close(self) -> None:
+        """Stop a back-end preparation in progress and release the served back end
+        (the stream goes on with eager if used again)."""
+        with self._lock:
+            self.accel.close()
+            self._served = None
+            self._use_served()
 
     def restart(self) -> None:
         """Empty the pipeline (e.g. after a source switch) so no old frame leaks out."""

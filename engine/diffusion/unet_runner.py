@@ -1,8 +1,9 @@
 """One door to the UNet: batching of conditions, SDXL extras, work counters.
 
 Every UNet evaluation of the denoiser goes through :class:`UNetRunner`, so the
-work per frame is counted (not assumed) and an acceleration back end can later
-replace the module call without the denoiser knowing.
+work per frame is counted (not assumed) and an acceleration back end
+(:mod:`engine.accel`) replaces the module call without the denoiser knowing:
+:meth:`UNetRunner.use` installs its UNet callable, None puts the module back.
 """
 
 from __future__ import annotations
@@ -54,6 +55,14 @@ class UNetRunner:
         self.calls = 0
         self.items = 0
         self._w_cache: tuple[float, torch.Tensor] | None = None
+        self.forward = None  # an acceleration back end's UNet callable; None: the module
+        self._serves = None  # (batch, h, w) -> bool: the shapes the callable serves
+
+    def use(self, forward=None, serves=None) -> None:
+        """Serve the UNet with ``forward(sample, timestep, encoder_hidden_states,
+        timestep_cond, added_cond_kwargs) -> output`` for the shapes ``serves``
+        accepts (latent batch, height, width); the module serves the rest."""
+        self.forward, self._serves = forward, serves
 
     def reset_counters(self) -> None:
         self.calls = 0
@@ -82,14 +91,18 @@ class UNetRunner:
         added = None
         if cond.pooled is not None:
             added = {"text_embeds": cond.pooled, "time_ids": self.add_time_ids.to(x).expand(b, -1)}
-        out = self.unet(
-            x,
-            t,
-            encoder_hidden_states=cond.tokens,
-            timestep_cond=self._timestep_cond(b, guidance_scale, x),
-            added_cond_kwargs=added,
-            return_dict=False,
-        )[0]
+        fn = self.forward
+        if fn is not None and (self._serves is None or self._serves(b, x.shape[2], x.shape[3])):
+            out = fn(x, t, cond.tokens, self._timestep_cond(b, guidance_scale, x), added)
+        else:
+            out = self.unet(
+                x,
+                t,
+                encoder_hidden_states=cond.tokens,
+                timestep_cond=self._timestep_cond(b, guidance_scale, x),
+                added_cond_kwargs=added,
+                return_dict=False,
+            )[0]
         self.calls += 1
         self.items += b
         if self.prediction_type == "v_prediction":

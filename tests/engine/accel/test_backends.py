@@ -1,0 +1,131 @@
+"""The back-end registry, and each CPU back end serving the stream like eager does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from engine.accel.base import AccelSpec, Accelerated, available, backend_names, get_backend
+from engine.accel.cache import AccelBuildError, EngineCache
+from engine.accel.compiled import CompiledBackend
+from engine.accel.onnxruntime_backend import OnnxRuntimeBackend
+from engine.diffusion.stream import DiffusionStream, StreamSettings
+from engine.media.test_pattern import pattern_frame
+from engine.params.catalog import ACCEL_BACKENDS
+
+SIZE = 64
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: these tests check behaviour, not speed, and on a
+    shared CI machine a second spinning thread per process only adds waiting
+    (measured: this file 44 s with two threads under load, 7 s with one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_registry_knows_every_accel_choice_and_says_why_not():
+    assert set(ACCEL_BACKENDS) <= set(backend_names())
+    report = available()
+    assert report["eager"] is None and report["onnxruntime"] is None
+    for name, reason in report.items():
+        assert reason is None or (isinstance(reason, str) and reason and "\n" not in reason)
+    with pytest.raises(KeyError):
+        get_backend("warp-drive")
+
+
+def test_spec_for_stream_covers_every_guidance_mode():
+    spec = AccelSpec.for_stream(512, steps=2, frames=1)
+    assert spec.unet_batch == (1, 4) and spec.unet_batch_opt == 2  # sequential 1 .. full CFG 2*2
+    assert spec.covers(unet_batch=3, height=768, width=384) and not spec.covers(unet_batch=5)
+    assert not spec.covers(height=448 + 32)
+    small = AccelSpec.for_stream(256, steps=1, frames=2, tiny_vae=False)
+    assert (small.size_min, small.image_batch, small.autoencoders) == (256, (1, 2), ("full",))
+
+
+def test_unavailable_provider_is_a_clear_error(tiny_bundle):
+    backend = OnnxRuntimeBackend(providers=["CUDAExecutionProvider"])
+    with pytest.raises(AccelBuildError, match="no CUDAExecutionProvider"):
+        backend.prepare(tiny_bundle, AccelSpec.for_stream(SIZE, 2, size_min=64))
+
+
+def test_corrupted_onnx_file_is_a_clear_error(tmp_path):
+    from engine.accel.onnxruntime_backend import OrtModel
+
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"\x08\x07 not a model")
+    with pytest.raises(AccelBuildError, match="could not load"):
+        OrtModel(bad, ["CPUExecutionProvider"])
+
+
+def _frames(n=5):
+    return [pattern_frame(i / 10, SIZE, SIZE) for i in range(n)]
+
+
+def _run(stream, frames):
+    return [stream.process_one(f) for f in frames]
+
+
+def test_eager_backend_wrappers_match_the_modules(tiny_bundle):
+    acc = get_backend("eager").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, 2, size_min=64))
+    g = torch.Generator().manual_seed(0)
+    x, t, c = torch.randn(2, 4, 8, 8, generator=g), torch.tensor([900, 400]), torch.randn(2, 77, 32, generator=g)
+    ref = tiny_bundle.unet(x, t, encoder_hidden_states=c, return_dict=False)[0]
+    assert torch.equal(acc.unet(x, t, c), ref)
+    img = torch.rand(1, 3, SIZE, SIZE, generator=g)
+    assert acc.encoder(True)(img).shape == (1, 4, 8, 8) and acc.decoder(False) is None
+
+
+def test_onnxruntime_serves_the_stream_like_eager(tiny_bundle):
+    frames = _frames()
+    base = StreamSettings(size=SIZE, prompts=(("a cat", 1.0),))
+    ref = _run(DiffusionStream(tiny_bundle, base), frames)
+    s = DiffusionStream(tiny_bundle, replace(base, accel="onnxruntime"))
+    try:
+        assert s.accel.wait(60) and s.accel.last_error is None, s.accel.snapshot()
+        out = _run(s, frames)
+        assert s.accel.active == "onnxruntime" and s._served is not None
+        calls = s.runner.calls
+        assert all(o is None for o in out[:1]) and all(o is not None for o in out[1:])
+        for a, b in zip(ref[1:], out[1:]):  # uint8 pictures: float32 rounding moves a value by at most one step
+            assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+        assert calls == len(frames)
+    finally:
+        s.accel.close()
+
+
+def test_compile_backend_serves_its_warmed_shapes(tiny_bundle):
+    """The torch.compile path (Dynamo capture, static shapes, warm-up) with the
+    ``aot_eager`` compiler: the same graphs as Inductor gets, without minutes of C++."""
+    spec = AccelSpec.for_stream(SIZE, steps=2, size_min=64)
+    acc = CompiledBackend(backend="aot_eager").prepare(tiny_bundle, spec)
+    assert acc.serves_unet(2, SIZE, SIZE) and not acc.serves_unet(4, SIZE, SIZE)  # other shapes: the module
+    g = torch.Generator().manual_seed(0)
+    x, t, c = torch.randn(2, 4, 8, 8, generator=g), torch.tensor([900, 400]), torch.randn(1, 77, 32, generator=g).expand(2, -1, -1)
+    ref = tiny_bundle.unet(x, t, encoder_hidden_states=c, return_dict=False)[0]
+    torch.testing.assert_close(acc.unet(x, t, c), ref, rtol=1e-4, atol=1e-4)
+    img = torch.rand(1, 3, SIZE, SIZE, generator=g) * 2 - 1
+    lat = tiny_bundle.tiny_vae.encode(img).latents * tiny_bundle.tiny_vae.config.scaling_factor
+    torch.testing.assert_close(acc.encoder(True)(img), lat, rtol=1e-4, atol=1e-4)
+
+
+def test_what_is_served_decides_whether_a_change_needs_a_new_preparation():
+    spec = AccelSpec.for_stream(256, steps=2, size_min=64)
+    ranges = Accelerated("x", spec, None)
+    exact = Accelerated("x", spec, None, unet_shapes={(2, 256, 256)}, image_shapes={(1, 256, 256)})
+    assert ranges.serves_spec(spec) and exact.serves_spec(spec)
+    moved = AccelSpec.for_stream(320, steps=2, size_min=64)  # a new size inside the ranges
+    assert ranges.serves_spec(moved) and not exact.serves_spec(moved)
+    assert not ranges.serves_spec(AccelSpec.for_stream(256, steps=3, size_min=64))  # batch 6 > 4
+    assert not ranges.serves_spec(AccelSpec.for_stream(256, steps=2, size_min=64, tiny_vae=False))
