@@ -1,0 +1,522 @@
+"""TensorRT engines for the UNet and the autoencoders, in two flavours that share
+every line they can:
+
+* ``tensorrt``: NVIDIA's data-centre/desktop TensorRT (``pip install tensorrt``),
+  weakly typed network with the FP16 builder flag for fp16;
+* ``tensorrt-rtx``: TensorRT for RTX (``pip install tensorrt-rtx``), aimed at
+  GeForce RTX cards.  Its networks are strongly typed, so precision comes from the
+  ONNX export itself (an fp16 export gives an fp16 engine).  Its builder compiles
+  ahead of time without a GPU: with no target compute capability set
+  (``IBuilderConfig.num_compute_capabilities == 0``) it builds a portable engine
+  for every supported RTX generation (Ampere and later), and the runtime
+  JIT-specialises kernels on the user's card.  With a GPU present we target that
+  card alone (``ComputeCapability.CURRENT``) when the library supports it.
+
+Both are imported by flavour (``import tensorrt`` / ``import tensorrt_rtx``) and
+driven through the same API: ONNX parser → network (explicit batch) → one
+optimisation profile spanning the dynamic batch and resolution ranges
+(min/opt/max) → builder config (workspace limit, precision, progress monitor that
+also cancels) → serialised engine written through :class:`EngineCache`.
+Running an engine needs an NVIDIA GPU: :class:`TensorRTModule` binds CUDA torch
+tensors and runs on torch's current stream.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from .base import Accelerated, AccelSpec, Backend, autoencoder_module
+from .cache import (
+    AccelBuildError,
+    Cancel,
+    EngineCache,
+    ProgressFn,
+    cache_key,
+    cancel_check,
+    gpu_name,
+    module_fingerprint,
+    standard_key_parts,
+)
+
+FLAVOURS = {"tensorrt": "tensorrt", "tensorrt-rtx": "tensorrt_rtx"}
+INSTALL_HINT = {"tensorrt": "pip install tensorrt (needs NVIDIA's package index and an NVIDIA GPU)", "tensorrt-rtx": "pip install tensorrt-rtx"}
+ENGINE_SUFFIX = ".engine"
+GPU_NEEDED = "needs an NVIDIA GPU with CUDA to run engines (torch.cuda.is_available() is False here); building works without one"
+
+
+class AccelUnavailable(AccelBuildError):
+    """The back end cannot work on this machine (library missing, no GPU); one line."""
+
+
+# -- the library -------------------------------------------------------------------------
+
+def load_library(flavour: str):
+    """``import tensorrt`` or ``import tensorrt_rtx``; raise AccelUnavailable saying how to get it."""
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown TensorRT flavour {flavour!r}; one of {sorted(FLAVOURS)}")
+    try:
+        return importlib.import_module(FLAVOURS[flavour])
+    except Exception as e:  # ImportError, or a wheel whose CUDA libraries are missing
+        raise AccelUnavailable(f"{flavour} is not installed or does not load ({type(e).__name__}: {e}); {INSTALL_HINT[flavour]}") from e
+
+
+def library_version(flavour: str) -> str:
+    return str(getattr(load_library(flavour), "__version__", "unknown"))
+
+
+def availability(flavour: str, need_gpu: bool = True) -> str | None:
+    """None when the flavour can build (and, with ``need_gpu``, run) here; else why not."""
+    try:
+        load_library(flavour)
+    except AccelUnavailable as e:
+        return str(e)
+    if need_gpu and not torch.cuda.is_available():
+        return f"{flavour} {GPU_NEEDED}"
+    return None
+
+
+_loggers: dict[str, object] = {}
+_loggers_lock = threading.Lock()
+log = logging.getLogger("dreamdeck.accel.tensorrt")
+
+
+def _logger(trt):
+    """The flavour's one logger (TensorRT keeps the first logger a process registers
+    and ignores later ones), keeping the last errors for one-line reports."""
+    with _loggers_lock:
+        found = _loggers.get(trt.__name__)
+        if found is not None:
+            return found
+
+        class Logger(trt.ILogger):
+            def __init__(self):
+                trt.ILogger.__init__(self)
+                self.errors: list[str] = []
+
+            def log(self, severity, msg):
+                text = " ".join(str(msg).split())
+                if severity in (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR):
+                    self.errors = self.errors[-49:] + [text]
+                    log.info("%s: %s", trt.__name__, text)  # reported in the AccelBuildError
+                else:
+                    log.debug("%s: %s", trt.__name__, text)
+
+            def since(self, mark: int) -> str:
+                """The first error logged after ``mark`` (a len(errors) taken earlier; the
+                cause, usually, where later ones are consequences), or ''."""
+                new = self.errors[mark:] if mark <= len(self.errors) else self.errors[-1:]
+                return new[0] if new else ""
+
+        _loggers[trt.__name__] = logger = Logger()
+        return logger
+
+
+def _progress_monitor(trt, progress: ProgressFn, cancel, lo: float, hi: float):
+    """A trt.IProgressMonitor mapping nested build phases onto ``progress`` in [lo, hi];
+    returning False from step_complete makes the builder stop (our cancel)."""
+    base = getattr(trt, "IProgressMonitor", None)
+    if base is None:
+        return None
+
+    class Monitor(base):
+        def __init__(self):
+            base.__init__(self)
+            self.stack: list[list] = []  # [name, steps, done]
+            self.last = -1.0
+
+        def _report(self, name: str, force: bool = False):
+            frac, scale = 0.0, 1.0
+            for _, steps, done in self.stack:
+                steps = max(int(steps), 1)
+                frac += scale * min(done, steps) / steps
+                scale /= steps
+            frac = lo + (hi - lo) * min(frac, 1.0)
+            if frac >= self.last + 0.002 or (force and frac >= self.last):  # monotonic, and not thousands of calls
+                self.last = frac
+                progress(frac, name)
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            self.stack.append([phase_name, num_steps, 0])
+            self._report(phase_name, force=len(self.stack) <= 2)
+
+        def step_complete(self, phase_name, step):
+            for entry in reversed(self.stack):
+                if entry[0] == phase_name:
+                    entry[2] = step + 1
+                    break
+            self._report(phase_name)
+            return not cancel.is_set()
+
+        def phase_finish(self, phase_name):
+            while self.stack:
+                name = self.stack.pop()[0]
+                if name == phase_name:
+                    break
+            if self.stack:
+                self.stack[-1][2] += 1
+                self.stack[-1][2] = min(self.stack[-1][2], self.stack[-1][1])
+
+    return Monitor()
+
+
+# -- shapes ------------------------------------------------------------------------------
+
+def profile_shapes(
+    inputs: Mapping[str, tuple[int, ...]],
+    batch: tuple[int, int, int],
+    pixels: tuple[int, int, int],
+    latent_scale: int = 8,
+    image_channels: int = 3,
+) -> dict[str, tuple[tuple, tuple, tuple]]:
+    """min/opt/max shapes for each network input from its shape with -1 for dynamic dims.
+
+    Dim 0 is the batch; the last two dims of a 4-D input are height and width, in
+    pixels for an image input (``image_channels`` channels) and in latents
+    (pixels / ``latent_scale``) otherwise.  Any other dynamic dim is an error.
+    """
+    out = {}
+    for name, shape in inputs.items():
+        shapes = []
+        for k in range(3):
+            dims = []
+            for i, d in enumerate(shape):
+                if d >= 0:
+                    dims.append(d)
+                elif i == 0:
+                    dims.append(batch[k])
+                elif len(shape) == 4 and i >= 2:
+                    scale = 1 if shape[1] == image_channels else latent_scale
+                    dims.append(pixels[k] // scale)
+                else:
+                    raise AccelBuildError(f"input {name!r} has a dynamic dimension {i} that has no range (shape {tuple(shape)})")
+            shapes.append(tuple(dims))
+        out[name] = tuple(shapes)
+    return out
+
+
+# -- building ----------------------------------------------------------------------------
+
+def _compute_capability_target(trt, config) -> str:
+    """RTX flavour: target this card when there is one the library knows, else the
+    portable default set (which is what makes the build work without a GPU)."""
+    cc_enum = getattr(trt, "ComputeCapability", None)
+    if cc_enum is None or not hasattr(config, "set_compute_capability"):
+        return "default"
+    if torch.cuda.is_available():
+        major, minor = torch.cuda.get_device_capability()
+        if hasattr(cc_enum, f"SM{major}{minor}"):
+            config.num_compute_capabilities = 1
+            config.set_compute_capability(cc_enum.CURRENT, 0)
+            return "current"
+    return "portable"  # num_compute_capabilities 0: AOT for all supported RTX GPUs, no GPU needed
+
+
+def build_engine(
+    flavour: str,
+    onnx_path: str | Path,
+    out_path: str | Path,
+    batch: tuple[int, int, int],
+    pixels: tuple[int, int, int],
+    precision: str = "fp16",
+    progress: ProgressFn | None = None,
+    cancel=None,
+    workspace_bytes: int | None = None,
+    latent_scale: int = 8,
+    what: str = "engine",
+) -> Path:
+    """Parse ``onnx_path``, build an engine for the given ranges, write it to ``out_path``.
+
+    ``batch`` and ``pixels`` are (min, opt, max).  Raises AccelBuildError (one line)
+    on failure and BuildCancelled when ``cancel`` is set during the build.
+    """
+    trt = load_library(flavour)
+    progress = progress or (lambda f, m: None)
+    cancel = cancel if cancel is not None else Cancel()
+    logger = _logger(trt)
+    mark = len(logger.errors)
+    label = f"{flavour} {what}"
+
+    def fail(reason: str, detail: bool = True):
+        extra = logger.since(mark) if detail else ""
+        raise AccelBuildError(f"{label} build failed: {reason}" + (f" ({extra})" if extra else ""))
+
+    progress(0.0, f"{label}: parsing {Path(onnx_path).name}")
+    builder = trt.Builder(logger)
+    flags = 0
+    explicit = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
+    if explicit is not None:  # TensorRT < 10 needs it; 10+ and RTX are always explicit-batch
+        flags |= 1 << int(explicit)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i).desc()) for i in range(parser.num_errors)]
+        fail(f"could not parse {Path(onnx_path).name}: " + ("; ".join(errors[:2]) or "unknown parser error"), detail=False)
+    cancel_check(cancel, label)
+    inputs = {network.get_input(i).name: tuple(network.get_input(i).shape) for i in range(network.num_inputs)}
+    shapes = profile_shapes(inputs, batch, pixels, latent_scale=latent_scale)
+
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    for name, (lo, opt, hi) in shapes.items():
+        profile.set_shape(name, lo, opt, hi)
+    if config.add_optimization_profile(profile) < 0:
+        fail(f"invalid optimisation profile (batch {batch}, pixels {pixels}, as min/opt/max)")
+    if workspace_bytes is None:
+        workspace_bytes = 4 << 30
+        if torch.cuda.is_available():
+            workspace_bytes = min(workspace_bytes, torch.cuda.get_device_properties(0).total_memory // 4)
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_bytes))
+    if flavour == "tensorrt-rtx":
+        _compute_capability_target(trt, config)  # precision: the ONNX types (strongly typed)
+    elif precision == "fp16" and hasattr(trt.BuilderFlag, "FP16"):
+        config.set_flag(trt.BuilderFlag.FP16)
+    monitor = _progress_monitor(trt, progress, cancel, 0.05, 0.95)
+    if monitor is not None:
+        config.progress_monitor = monitor
+
+    progress(0.05, f"{label}: building")
+    try:
+        serialized = builder.build_serialized_network(network, config)
+    except Exception as e:
+        fail(" ".join(str(e).split()) or type(e).__name__)
+    cancel_check(cancel, label)
+    if serialized is None:
+        fail("the builder returned no engine")
+    out = Path(out_path)
+    with open(out, "wb") as f:
+        f.write(memoryview(serialized))
+    progress(0.97, f"{label}: written")
+    return out
+
+
+def build_engine_cached(
+    cache: EngineCache,
+    key: str,
+    flavour: str,
+    onnx_path: str | Path,
+    batch: tuple[int, int, int],
+    pixels: tuple[int, int, int],
+    precision: str = "fp16",
+    progress: ProgressFn | None = None,
+    cancel=None,
+    parts: Mapping | None = None,
+    what: str = "engine",
+    **kw,
+) -> Path:
+    """The engine for ``key`` from the cache, built from ``onnx_path`` if missing."""
+
+    def builder(tmp_path: Path, progress_fn, cancel_token):
+        build_engine(flavour, onnx_path, tmp_path, batch, pixels, precision, progress_fn, cancel_token, what=what, **kw)
+
+    return cache.build(key, ENGINE_SUFFIX, builder, progress=progress, cancel=cancel, parts=parts, what=f"{flavour} {what}")
+
+
+# -- running -----------------------------------------------------------------------------
+
+def _torch_dtype(trt, dt) -> torch.dtype:
+    table = {
+        trt.DataType.FLOAT: torch.float32,
+        trt.DataType.HALF: torch.float16,
+        trt.DataType.INT32: torch.int32,
+        trt.DataType.INT8: torch.int8,
+        trt.DataType.BOOL: torch.bool,
+    }
+    for name, td in (("BF16", torch.bfloat16), ("INT64", torch.int64), ("UINT8", torch.uint8)):
+        if hasattr(trt.DataType, name):
+            table[getattr(trt.DataType, name)] = td
+    return table[dt]
+
+
+class TensorRTModule:
+    """A deserialised engine, called with CUDA torch tensors by input name.
+
+    ``module(sample=x, timestep=t, ...)`` returns a dict of output tensors; inputs
+    are cast to the engine's dtype and made contiguous; outputs are new tensors
+    on the same device; everything runs on torch's current CUDA stream.
+    """
+
+    def __init__(self, flavour: str, engine_path: str | Path):
+        if not torch.cuda.is_available():
+            raise AccelUnavailable(f"{flavour} {GPU_NEEDED}")
+        self.flavour = flavour
+        self.trt = trt = load_library(flavour)
+        self.logger = _logger(trt)
+        mark = len(self.logger.errors)
+        self.runtime = trt.Runtime(self.logger)
+        self.engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+        if self.engine is None:
+            detail = self.logger.since(mark) or "the engine does not load here"
+            raise AccelBuildError(f"{flavour} could not load {Path(engine_path).name}: {detail}; it will be rebuilt")
+        if hasattr(self.engine, "create_runtime_config"):  # RTX: JIT kernels cached in the context's runtime config
+            self.context = self.engine.create_execution_context(runtime_config=self.engine.create_runtime_config())
+        else:
+            self.context = self.engine.create_execution_context()
+        if self.context is None:
+            raise AccelBuildError(f"{flavour} could not create an execution context (out of GPU memory?)")
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        is_input = lambda n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT  # noqa: E731
+        self.inputs = [n for n in names if is_input(n)]
+        self.outputs = [n for n in names if not is_input(n)]
+        self.dtypes = {n: _torch_dtype(trt, self.engine.get_tensor_dtype(n)) for n in names}
+        self._lock = threading.Lock()
+
+    def __call__(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
+        missing = [n for n in self.inputs if n not in tensors]
+        if missing:
+            raise ValueError(f"engine inputs missing: {missing}")
+        with self._lock:
+            ctx = self.context
+            keep = []
+            device = None
+            for name in self.inputs:
+                t = tensors[name]
+                device = device or t.device
+                t = t.to(dtype=self.dtypes[name]).contiguous()
+                keep.append(t)
+                if not ctx.set_input_shape(name, tuple(t.shape)):
+                    lo, _, hi = self.engine.get_tensor_profile_shape(name, 0)
+                    raise ValueError(f"{name} shape {tuple(t.shape)} is outside the engine's range {tuple(lo)}..{tuple(hi)}")
+                ctx.set_tensor_address(name, t.data_ptr())
+            out = {}
+            for name in self.outputs:
+                shape = tuple(ctx.get_tensor_shape(name))
+                o = torch.empty(shape, dtype=self.dtypes[name], device=device)
+                ctx.set_tensor_address(name, o.data_ptr())
+                out[name] = o
+            stream = torch.cuda.current_stream(device)
+            mark = len(self.logger.errors)
+            if not ctx.execute_async_v3(stream.cuda_stream):
+                detail = self.logger.since(mark) or "execute_async_v3 returned False"
+                raise RuntimeError(f"{self.flavour} engine failed: {detail}")
+            return out  # inputs in ``keep`` may be freed now: torch reuses memory in stream order
+
+
+# -- the back ends -----------------------------------------------------------------------
+
+ENGINE_DTYPE = torch.float16  # engines are fp16: TensorRT through its FP16 flag, RTX through an fp16 export
+
+
+def engine_key_parts(flavour: str, bundle, role: str, spec: AccelSpec, autoencoder: str, onnx_key: str) -> dict:
+    module = bundle.unet if role == "unet" else autoencoder_module(bundle, autoencoder)
+    return standard_key_parts(
+        role=role, weights=module_fingerprint(module), flavour=flavour, flavour_version=library_version(flavour),
+        batch_range=_batch(spec, role), resolution_range=(spec.size_min, spec.size_opt, spec.size_max, spec.size_step),
+        precision="fp16", tiny_vae=role != "unet" and autoencoder == "tiny", loras=bundle.loras,
+        gpu=gpu_name(spec.device), onnx=onnx_key,
+    )
+
+
+def _batch(spec: AccelSpec, role: str) -> tuple[int, int, int]:
+    """(min, opt, max) batch of the engine for ``role``."""
+    if role == "unet":
+        return spec.unet_batch[0], spec.unet_batch_opt, spec.unet_batch[1]
+    return spec.image_batch[0], spec.image_batch_opt, spec.image_batch[1]
+
+
+class _TensorRTBase(Backend):
+    """Shared by both flavours; a subclass only names its flavour."""
+
+    flavour = ""
+
+    def __init__(self, cache: EngineCache | None = None, workspace_bytes: int | None = None):
+        self.cache = cache
+        self.workspace_bytes = workspace_bytes
+
+    def unavailable_reason(self) -> str | None:
+        return availability(self.flavour, need_gpu=True)
+
+    def _jobs(self, bundle, spec: AccelSpec) -> list[tuple[str, str]]:
+        jobs = [("unet", "tiny")]
+        for ae in spec.autoencoders:
+            if autoencoder_module(bundle, ae) is not None:
+                jobs += [("vae_encoder", ae), ("vae_decoder", ae)]
+        return jobs
+
+    def build_engines(self, bundle, spec: AccelSpec, progress: ProgressFn | None = None, cancel=None) -> dict:
+        """Export (cached) and build (cached) every engine ``spec`` needs; no GPU needed
+        for the RTX flavour.  Returns {(role, autoencoder): engine path}."""
+        from .onnx_export import cached_export, export_key_parts
+
+        load_library(self.flavour)
+        progress = progress or (lambda f, m: None)
+        cancel = cancel if cancel is not None else Cancel()
+        cache = self.cache if self.cache is not None else EngineCache()
+        export_spec = spec.with_(dtype=ENGINE_DTYPE)
+        jobs = self._jobs(bundle, spec)
+        paths = {}
+        for i, (role, ae) in enumerate(jobs):
+            lo, hi = i / len(jobs), (i + 1) / len(jobs)
+            span = lambda a, b, lo=lo, hi=hi: (lambda f, m: progress(lo + (hi - lo) * (a + (b - a) * f), m))  # noqa: E731
+            onnx_path = cached_export(bundle, role, export_spec, ae, cache, span(0.0, 0.2), cancel)
+            onnx_key = cache_key(export_key_parts(bundle, role, export_spec, ae))
+            parts = engine_key_parts(self.flavour, bundle, role, spec, ae, onnx_key)
+            what = "UNet" if role == "unet" else f"{role.replace('_', ' ')} ({ae})"
+            paths[(role, ae)] = build_engine_cached(
+                cache, cache_key(parts), self.flavour, onnx_path, _batch(spec, role), (spec.size_min, spec.size_opt, spec.size_max),
+                "fp16", span(0.2, 1.0), cancel, parts=parts, what=what, workspace_bytes=self.workspace_bytes,
+                latent_scale=bundle.vae_scale_factor,
+            )
+        return paths
+
+    def prepare(self, bundle, spec: AccelSpec, progress: ProgressFn | None = None, cancel=None) -> Accelerated:
+        reason = self.unavailable_reason()
+        if reason:
+            raise AccelUnavailable(reason)
+        if not str(spec.device).startswith("cuda"):
+            raise AccelUnavailable(f"{self.flavour} runs on the GPU; the model is on {spec.device}")
+        progress = progress or (lambda f, m: None)
+        paths = self.build_engines(bundle, spec, lambda f, m: progress(0.9 * f, m), cancel)
+        progress(0.92, f"{self.flavour}: loading engines")
+        modules = {job: TensorRTModule(self.flavour, p) for job, p in paths.items()}
+        out_dtype = spec.dtype
+        acc = Accelerated(self.name, spec, _unet_fn(modules[("unet", "tiny")], out_dtype),
+                          detail=f"{self.flavour} {library_version(self.flavour)}, fp16")
+        for (role, ae), m in modules.items():
+            if role == "vae_encoder":
+                acc.encoders[ae] = _image_fn(m, "images", out_dtype)
+            elif role == "vae_decoder":
+                acc.decoders[ae] = _image_fn(m, "latents", out_dtype)
+        acc.closers.append(modules.clear)  # drops the engines and contexts (their GPU memory)
+        progress(1.0, f"{self.flavour}: ready")
+        return acc
+
+
+def _unet_fn(module: TensorRTModule, out_dtype: torch.dtype):
+    names = module.inputs
+
+    def run(sample, timestep, encoder_hidden_states, timestep_cond=None, added_cond_kwargs=None):
+        t = timestep if timestep.ndim else timestep.expand(sample.shape[0])
+        feed = {"sample": sample, "timestep": t, "encoder_hidden_states": encoder_hidden_states}
+        if "timestep_cond" in names:
+            feed["timestep_cond"] = timestep_cond
+        if "time_ids" in names:
+            feed["text_embeds"] = added_cond_kwargs["text_embeds"]
+            feed["time_ids"] = added_cond_kwargs["time_ids"]
+        return module(**feed)["out"].to(out_dtype)
+
+    return run
+
+
+def _image_fn(module: TensorRTModule, input_name: str, out_dtype: torch.dtype):
+    (output,) = module.outputs
+
+    def run(x):
+        return module(**{input_name: x})[output].to(out_dtype)
+
+    return run
+
+
+class TensorRTBackend(_TensorRTBase):
+    name = flavour = "tensorrt"
+    label = "TensorRT"
+
+
+class TensorRTRTXBackend(_TensorRTBase):
+    name = flavour = "tensorrt-rtx"
+    label = "TensorRT for RTX"
