@@ -79,6 +79,7 @@ class LivePipeline:
         self.store = store
         self.metrics = LiveMetrics()
         self._generator = generator
+        self._wire(generator)
         self._pending_generator: Generator | None = None
         self._in: LatestSlot[Frame] = LatestSlot()
         self._out: LatestSlot[Generated] = LatestSlot()
@@ -134,8 +135,15 @@ class LivePipeline:
 
     def set_generator(self, generator: Generator) -> None:
         """Swap the model stage at the next frame edge (e.g. after a new model loaded)."""
+        self._wire(generator)
         with self._lock:
             self._pending_generator = generator
+
+    def _wire(self, generator: Generator) -> None:
+        """Acceleration back-end failures (engine.accel) go to the fault log the HUD and CLI show."""
+        accel = getattr(generator, "accel", None)
+        if accel is not None and hasattr(accel, "on_fault"):
+            accel.on_fault = self.metrics.fault
 
     @property
     def generator(self) -> Generator:
@@ -177,7 +185,11 @@ class LivePipeline:
 
     def snapshot_metrics(self) -> dict:
         self.metrics.dropped_input = self._in.dropped
-        return self.metrics.snapshot()
+        m = self.metrics.snapshot()
+        accel = getattr(self.generator, "accel", None)
+        if accel is not None and hasattr(accel, "snapshot"):
+            m["accel"] = accel.snapshot()
+        return m
 
     # -- capture -----------------------------------------------------------------------------
     def _close_source(self, src: Source) -> None:

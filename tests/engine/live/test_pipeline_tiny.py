@@ -72,3 +72,26 @@ def test_deleted_file_holds_last_frame_then_recovers(tiny_bundle, tmp_path):
         assert wait_until(lambda: p.snapshot_metrics()["frames_in"] > held + 10, timeout=5)  # recovered
     finally:
         p.stop()
+
+
+def test_a_failing_acceleration_back_end_is_in_the_fault_log_and_eager_keeps_serving(tiny_bundle, tmp_path, monkeypatch):
+    """'tensorrt' cannot serve on this CPU machine (not installed, or no GPU): the switch is refused
+    in the live metrics' fault log and the frames keep coming from eager."""
+    from engine.accel.base import available
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert "tensorrt" in available() and available()["tensorrt"] is not None  # a reason it cannot run here
+    src_path = tmp_path / "in.mp4"
+    write_pattern_video(src_path, n=20, size=(96, 80), fps=20.0)
+    store, p = _tiny_pipeline(tiny_bundle, VideoFileSource(str(src_path), loop=True, paced=True))
+    p.start()
+    try:
+        assert wait_until(lambda: p.snapshot_metrics()["frames_generated"] > 2, 20)
+        store.update({"accel": "tensorrt"})
+        assert wait_until(lambda: any("accel" in f for f in p.snapshot_metrics()["faults"]), 30)
+        before = p.snapshot_metrics()["frames_generated"]
+        assert wait_until(lambda: p.snapshot_metrics()["frames_generated"] > before + 3, 20)
+        m = p.snapshot_metrics()
+        assert m["accel"]["active"] == "eager" and m["accel"]["last_error"]
+    finally:
+        p.stop()
