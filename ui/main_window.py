@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPus
 from .binding import ParamBridge
 from .context import Console
 from .audio_panel import AudioPanel
-from .control_panels import PromptDeck, diffusion_panel
+from .control_panels import PromptDeck, diffusion_panel, param_form
 from .frame_view import FrameView
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
@@ -99,6 +99,13 @@ class MainWindow(QMainWindow):
         self.prompt_deck = PromptDeck(self.bridge)
         pcol.addWidget(self.prompt_deck)
         pcol.addWidget(diffusion_panel(self.bridge), 1)
+        self.accel_box = param_form(self.bridge, "Acceleration", ["accel"], {"accel": "back end"})
+        self.accel_box.setToolTip("what serves the UNet and autoencoder; a new back end is prepared (exported, compiled or "
+                                  "built, then cached) while the current one keeps serving, and takes over between frames")
+        self.accel_status = QLabel("eager")
+        self.accel_status.setWordWrap(True)
+        self.accel_box.layout().addRow(self.accel_status)
+        pcol.addWidget(self.accel_box)
         self.tabs.addTab(_scroll(play), "Prompts && diffusion")
         self.tabs.addTab(_scroll(setup), "Model / Source / Output")
         self.tabs.addTab(self.presets_panel, "Presets")
@@ -263,12 +270,25 @@ class MainWindow(QMainWindow):
         self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
         self.output_panel.update_status(m["sinks"])
         self.hud.set_audio(*self.audio_panel.refresh())
+        self._show_accel(m.get("accel"))
         s = self.console.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
         self.state_label.setText(f"&nbsp;&nbsp;model <b>{self.console.model_name}</b> &nbsp;·&nbsp; source <b>{self.console.source_spec}</b>"
                                  f" &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
                                  + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
+
+    def _show_accel(self, a: dict | None) -> None:
+        if not a:
+            self.accel_status.setText("<span style='color:#8a8a8a'>this model stage has no acceleration back ends</span>")
+            return
+        text = f"serving: <b>{a['active']}</b>"
+        if a.get("preparing"):
+            pct = f" {a['progress'] * 100:.0f}%" if a.get("progress") is not None else ""
+            text += f" · preparing {a['preparing']}{pct} {a.get('progress_message') or ''} ({a.get('elapsed_s') or 0:.0f} s)"
+        if a.get("last_error"):
+            text += f"<br><span style='color:#ff6b6b'>{a['last_error']}</span>"
+        self.accel_status.setText(text)
 
     def _model_loaded(self, name: str) -> None:
         self._update_banner()
