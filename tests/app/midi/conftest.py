@@ -3,7 +3,7 @@ card, no ALSA sequencer needed) and python-rtmidi's JACK API.
 
 The server gets a unique name (``-n``) and ``JACK_DEFAULT_SERVER`` points every client
 of this test run at it, so parallel runs and a user's own JACK never collide; it stops
-when the session ends.  Needs the ``jackd2`` system package (see .ci/run) and the
+when the MIDI tests end (package scope: the audio tests' PortAudio must never meet it).  Needs the ``jackd2`` system package (see .ci/run) and the
 ``midi`` extra (in ``.[test]``); without them these tests skip on a dev machine and fail
 in CI.
 """
@@ -39,7 +39,7 @@ def _wait_for_server(name: str, proc: subprocess.Popen, timeout: float = 10.0) -
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jack_server(tmp_path_factory):
     try:
         import mido  # noqa: F401

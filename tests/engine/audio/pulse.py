@@ -37,7 +37,11 @@ class PulseServer:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="dd-pulse-")
         self.cookie = os.path.join(self.dir, "cookie")
-        self.env = {"PULSE_SERVER": f"unix:{self.dir}/native", "PULSE_COOKIE": self.cookie}
+        # JACK_*: keep PortAudio's JACK host API away from any JACK server (the MIDI tests run one in this
+        # session): a PortAudio that joined a JACK server which later stops aborts the process when it
+        # terminates at exit (pa_jack.c "Terminate: Assertion `err == 0' failed").
+        self.env = {"PULSE_SERVER": f"unix:{self.dir}/native", "PULSE_COOKIE": self.cookie,
+                    "JACK_DEFAULT_SERVER": f"dd-no-jack-{os.getpid()}", "JACK_NO_START_SERVER": "1"}
         self._saved: dict[str, str | None] = {}
         self._keeper: subprocess.Popen | None = None
 
