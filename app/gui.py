@@ -152,6 +152,12 @@ def run_gui(a) -> int:
 
         path, _, secs = shot.partition("@")
 
+        tab = os.environ.get("DREAMDECK_SCREENSHOT_TAB")  # e.g. "Audio": show that tab in the picture
+        if tab:
+            names = [window.tabs.tabText(i).replace("&&", "&") for i in range(window.tabs.count())]
+            if tab in names:
+                window.tabs.setCurrentIndex(names.index(tab))
+
         def grab() -> None:
             window.grab().save(path)
             print(f"screenshot: {path}; first output frame after {window.first_frame_s} s", flush=True)
