@@ -26,6 +26,8 @@ Dataset API (the flow model trains on this; keep it stable)::
     Room                                   # dims, absorption (6 walls), rt60, listener, listener_yaw, id
     sample_room(rng, split) -> Room
     brir(room, source, listener, sample_rate=48000) -> (2, L) float32
+    early_reflections(room, source, listener, max_order=1) -> (2, L) float64   # image sources only, no tail
+    DEFAULT_VENUE                          # a Room near the middle of the family (live use of room-aware renderers)
     anechoic(mono, source, listener) -> (n, 2) float32   # == HrtfRenderer(room=False).process
     Example                                # mono, target, anechoic, source, listener, room_amount, room_id,
                                            # material_seed, kind (speech/recorded/music/noise), room (Room or None)
@@ -149,6 +151,21 @@ def sample_room(rng: np.random.Generator, split: str, room_id: str | None = None
     return Room(id=room_id or f"{split}-{int(rng.integers(2**31))}", dims=dims, absorption=tuple(float(a) for a in alpha),
                 rt60=float(eyring_rt60(dims, alpha)), listener=pos, listener_yaw=float(rng.uniform(-180, 180)),
                 tail_seed=int(rng.integers(2**31)))
+
+
+def _venue(dims=BASE_DIMS, rt60: float = 0.45, listener=(5.0, 4.0, 1.6), listener_yaw: float = 0.0) -> Room:
+    """A room of uniform walls with reverberation time ``rt60``, the listener standing at ``listener``."""
+    s = _surfaces(dims)
+    mean_a = 1.0 - math.exp(-0.161 * float(np.prod(dims)) / (s.sum() * rt60))
+    return Room(id="default-venue", dims=tuple(float(d) for d in dims), absorption=(mean_a,) * 6,
+                rt60=float(eyring_rt60(dims, (mean_a,) * 6)), listener=tuple(float(v) for v in listener),
+                listener_yaw=float(listener_yaw))
+
+
+# The room a room-aware renderer assumes live, when it is told no other: the middle of the venue
+# family (12 x 9 x 4.5 m, RT60 0.45 s), the listener standing 5 m from the back wall, 4 m from the
+# side wall, ears at 1.6 m, facing +x (the long way into the room).
+DEFAULT_VENUE = _venue()
 
 
 def sample_source(rng: np.random.Generator, room: Room | None = None, tries: int = 50) -> Pose:
@@ -310,6 +327,31 @@ def brir(room: Room, source: Pose, listener: Pose = LISTENER, sample_rate: int =
 def reverb(room: Room, source: Pose, listener: Pose, length: int, max_order: int = MAX_ORDER,
            hset: HrirSet | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Everything of the BRIR but the direct path: image sources and the diffuse tail, (2, length) float64."""
+    out, all_delays, all_gains, complete = _image_response(room, source, listener, length, max_order, hset, sample_rate)
+    hset = hset or HrirSet.load_default()
+    out += _tail(room, length, all_delays, all_gains, complete, hset, sample_rate, first=float(all_delays.min()) + PRE_ROLL)
+    return out
+
+
+def early_reflections(room: Room, source: Pose, listener: Pose = LISTENER, max_order: int = 1, length: int | None = None,
+                      hset: HrirSet | None = None, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The image sources alone up to ``max_order`` (no direct path, no tail): (2, length) float64.
+
+    Exactly the image-source part of :func:`reverb` (the same code); ``length`` defaults to
+    the last image's arrival plus one HRIR, so nothing of the response is cut."""
+    hset = hset or HrirSet.load_default()
+    if length is None:
+        src, lis = room.to_room(source.position), room.to_room(listener.position)
+        pos, _, order = image_sources(room, src, max_order)
+        far = float(np.linalg.norm(pos[order <= max_order] - lis, axis=1).max())
+        length = int(math.ceil(float(propagation_delay_samples(far)))) + 2 * hset.length + 4
+    return _image_response(room, source, listener, length, max_order, hset, sample_rate)[0]
+
+
+def _image_response(room: Room, source: Pose, listener: Pose, length: int, max_order: int, hset: HrirSet | None,
+                    sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The image sources up to ``max_order`` (2, length), with the delays and gains of all of them
+    and the time the image set of that order stops being complete (what the tail needs)."""
     hset = hset or HrirSet.load_default()
     src = room.to_room(source.position)
     lis = room.to_room(listener.position)
@@ -337,8 +379,7 @@ def reverb(room: Room, source: Pose, listener: Pose, length: int, max_order: int
         ok = idx < length
         for e in range(2):
             out[e] = np.bincount(idx[ok], weights=seg[:, e][ok], minlength=length)[:length]
-    out += _tail(room, length, all_delays, all_gains, complete, hset, sample_rate, first=float(all_delays.min()) + PRE_ROLL)
-    return out
+    return out, all_delays, all_gains, complete
 
 
 def _tail(room: Room, length: int, delays: np.ndarray, gains: np.ndarray, complete: float, hset: HrirSet,
