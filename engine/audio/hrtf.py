@@ -4,7 +4,7 @@ Streaming, zero-latency overlap-save convolution with the onset-aligned KEMAR HR
 (barycentric interpolation over the triangulated measurement sphere), interaural and
 propagation delays through gliding fractional delay lines, crossfaded filter updates,
 1/r distance gain, and an optional room (``room`` attribute, toggled live). The shared
-machinery lives in ``spatializer``; the live block size is ``LIVE_BLOCK`` (1024).
+machinery lives in ``spatializer``; the live block size is ``LIVE_BLOCK`` (2048, engine.audio.types).
 """
 
 from __future__ import annotations

@@ -29,14 +29,16 @@ from .devices import AudioDeviceError, choose_device, refresh, sounddevice
 from .inputs import AudioInput
 from .renderers import RendererChoice, make_renderer
 from .ring import RingBuffer
-from .types import SAMPLE_RATE, Pose
+from .types import LIVE_BLOCK, SAMPLE_RATE, Pose
 
 log = logging.getLogger("dreamdeck.audio")
 
 
 @dataclass
 class AudioSettings:
-    block: int = 256  # frames per render block (5.3 ms)
+    # frames per render block (LIVE_BLOCK, 42.7 ms): one size for every renderer, so a switch never
+    # changes the timing, and the size the real-time factors are measured at (engine.audio.types)
+    block: int = LIVE_BLOCK
     buffer_frames: int = 2400  # how far ahead of the device the render thread stays (50 ms)
     latency: str | float = 0.05  # PortAudio's output latency, s ('low' is ~9 ms: clicks on a busy 2-core machine)
     stream_blocksize: int = 0  # frames per PortAudio callback; 0 lets the host choose

@@ -29,7 +29,7 @@ from .hrir import MIN_DISTANCE, distance_gain, propagation_delay_samples
 from .room import PartitionedConvolver, ShoeboxRoom
 from .types import LISTENER, BinauralRenderer, Pose, relative_direction
 
-LIVE_BLOCK = 1024  # samples (21.3 ms at 48 kHz): the block size the live path uses
+from .types import LIVE_BLOCK  # noqa: E402  (the live engine's block size, shared by every renderer)
 ROOM_FADE = 2048  # samples to fade the room in or out
 MAX_PATH_DISTANCE = 60.0  # m: longest path the input history holds (image sources included)
 _SAME_DIRECTION = math.cos(math.radians(0.01))  # closer than this: keep the filter

@@ -15,7 +15,7 @@ make = HrtfRenderer
 
 def test_interface():
     r = make()
-    assert r.name == "hrtf" and r.latency_samples == 0 and LIVE_BLOCK == 1024
+    assert r.name == "hrtf" and r.latency_samples == 0 and LIVE_BLOCK == 2048
     y = r.process(np.zeros(0, np.float32), Pose(1, 0, 0))
     assert y.shape == (0, 2)
     y = r.process(np.ones(300, np.float32), Pose(1, 0, 0))
