@@ -217,8 +217,16 @@ def cmd_devices(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    if a.pipeline and a.power:
-        raise UserError("choose one of --pipeline and --power")
+    if sum(map(bool, (a.pipeline, a.power, a.audio, a.accel))) > 1:
+        raise UserError("choose one of --pipeline, --power, --audio and --accel")
+    if a.accel:
+        from .bench_accel import run_accel_bench
+
+        return run_accel_bench(a)
+    if a.audio:
+        from .bench_audio import run_audio_bench
+
+        return run_audio_bench(a)
     if a.pipeline or a.power:
         from .bench_live import run_pipeline_bench, run_power_bench
 
@@ -274,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_midi_parser(sub)
 
+    from .train_binaural import add_train_binaural_parser
+
+    add_train_binaural_parser(sub)
+
     dv = sub.add_parser("devices", help="list cameras and check screen capture and the virtual camera")
     dv.add_argument("--vcam-backend", default="auto")
     dv.set_defaults(func=cmd_devices)
@@ -289,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--pipeline", action="store_true", help="time the live plumbing alone (identity model, 512 in, 720p out)")
     b.add_argument("--power", action="store_true", help="CPU (and GPU energy) per second of output: static vs moving, filter on/off")
     b.add_argument("--seconds", type=float, default=5.0, help="run length for --pipeline/--power (default %(default)s)")
+    b.add_argument("--accel", action="store_true", help="frames/s of each acceleration back end available here, with ratios to eager")
+    b.add_argument("--backends", default="", help="with --accel: comma-separated back ends to time (default: every available one)")
+    b.add_argument("--threads", type=int, default=0, help="with --accel: CPU threads for every back end (default: torch's)")
+    b.add_argument("--audio", action="store_true", help="binaural renderers: real-time factor and quality on the held-out test split")
+    b.add_argument("--audio-examples", type=int, default=200, help=argparse.SUPPRESS)
+    b.add_argument("--audio-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
+    b.add_argument("--audio-example-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
+    b.add_argument("--audio-threads", type=int, default=1, help=argparse.SUPPRESS)
     b.set_defaults(func=cmd_bench)
     return p
 
