@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.accel.base import AccelSpec, Accelerated, available, backend_names, get_backend
-from engine.accel.cache import AccelBuildError, EngineCache
+from engine.accel.cache import AccelBuildError
 from engine.accel.compiled import CompiledBackend
 from engine.accel.onnxruntime_backend import OnnxRuntimeBackend
 from engine.diffusion.stream import DiffusionStream, StreamSettings
@@ -17,17 +17,6 @@ from engine.media.test_pattern import pattern_frame
 from engine.params.catalog import ACCEL_BACKENDS
 
 SIZE = 64
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: these tests check behaviour, not speed, and on a
-    shared CI machine a second spinning thread per process only adds waiting
-    (measured: this file 44 s with two threads under load, 7 s with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import torch
 
 from engine.accel import base
 from engine.accel.base import Accelerated, Backend
@@ -19,17 +18,6 @@ from engine.media.test_pattern import pattern_frame
 
 SIZE = 64
 FRAMES = [pattern_frame(i / 10, SIZE, SIZE) for i in range(8)]
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: these tests check behaviour, not speed, and on a
-    shared CI machine a second spinning thread per process only adds waiting
-    (measured: this file 44 s with two threads under load, 7 s with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)

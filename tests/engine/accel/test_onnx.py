@@ -24,17 +24,6 @@ SPEC = AccelSpec(unet_batch=(1, 4), image_batch=(1, 2), size_min=64, size_max=12
 SHAPES = [(2, 64), (3, 128)]  # (batch, pixels): two batch sizes, two resolutions, one export
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One intra-op thread: these tests check behaviour, not speed, and on a
-    shared CI machine a second spinning thread per process only adds waiting
-    (measured: this file 44 s with two threads under load, 7 s with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _dynamic_dims(path) -> dict[str, list]:
     m = onnx.load(str(path), load_external_data=False)
     return {i.name: [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim] for i in m.graph.input}

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from pulse import pulse_server
 
@@ -11,3 +12,12 @@ def pulse():
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """The flow's ops are small: intra-op threads only add waiting (badly so on a busy machine)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

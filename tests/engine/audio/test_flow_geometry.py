@@ -6,20 +6,10 @@ Uses the shared checks in ``geometry.py`` and the committed weights
 
 import numpy as np
 import pytest
-import torch
 
 from geometry import causality_leak, ild_mirror, itd_vs_woodworth, level_vs_distance, streaming_vs_offline
 
 from engine.audio.flow import DEFAULT_WEIGHTS, FlowRenderer, load_weights
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The flow's ops are small: intra-op threads only add waiting (badly so on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +46,6 @@ def test_level_falls_6_db_per_doubling_of_distance(factory):
 def test_shipped_model_streams_exactly_and_causally(factory):
     assert streaming_vs_offline(factory, seconds=0.5) < 1e-4
     assert causality_leak(factory, cut=12_000, block=1000) == 0.0
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")

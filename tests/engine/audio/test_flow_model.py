@@ -10,15 +10,6 @@ from engine.audio.flow.solver import schedule, solve
 from engine.audio.flow.unet import CacheBank
 from engine.audio.types import Pose
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The flow's ops are small: intra-op threads only add waiting (badly so on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 TINY = FlowConfig(n_fft=64, hop=32, widths=(4, 8, 8), mid_dilations=(1, 2), emb=8, level_frames=4, nfe=4)
 
 
@@ -311,3 +302,6 @@ def test_stopping_early_shrinks_towards_the_prior_on_straight_paths():
     for nfe in (1, 3, 5):
         assert torch.allclose(solve(v, x0, nfe, 0.5, 0.25), x0 + 0.25 * (x1 - x0), atol=1e-6)
     assert schedule(3, 0.5, 0.5) == [("euler", 0.0, 0.25), ("midpoint", 0.25, 0.5)]
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -7,15 +7,6 @@ import torch
 from engine.audio.flow.stft import StreamingIstft, StreamingStft, istft, stft, stft_latency
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The flow's ops are small: intra-op threads only add waiting (badly so on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.mark.parametrize("n_fft", [64, 512])
 def test_streaming_stft_and_istft_equal_offline_for_random_blocks(n_fft):
     hop = n_fft // 2
@@ -52,3 +43,6 @@ def test_stft_is_causal():
     a, b = stft(x, 512, 256), stft(x2, 512, 256)
     done = 2500 // 256  # frames ending at or before sample 2500
     assert torch.equal(a[..., :done], b[..., :done])
+
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -1,0 +1,13 @@
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: these tests check behaviour, not speed, and on a
+    shared CI machine a second spinning thread per process only adds waiting
+    (measured: test_manager.py 44 s with two threads under load, 7 s with one)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
