@@ -9,10 +9,9 @@ import torch
 
 from engine.accel.base import AccelSpec
 from engine.accel.cache import AccelBuildError, BuildCancelled, Cancel, EngineCache, cache_key
-from engine.accel.tensorrt_backend import (
+from engine.accel.tensorrt_backend import TensorRTModule, TensorRTRTXBackend
+from engine.accel.tensorrt_build import (
     AccelUnavailable,
-    TensorRTModule,
-    TensorRTRTXBackend,
     availability,
     build_engine_cached,
     library_version,

@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from engine.audio.live import AudioEngine, AudioSettings, DelayLine, GainRamp
+from engine.audio.live import AudioEngine, AudioSettings
+from engine.audio.ramps import DelayLine, GainRamp
 from engine.audio.renderers import RendererChoice
 from engine.audio.types import SAMPLE_RATE, BinauralRenderer, relative_direction
 from engine.params.catalog import AUDIO_PARAMS
