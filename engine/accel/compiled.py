@@ -79,6 +79,13 @@ class CompiledBackend(Backend):
         mode = self.mode or default_mode(device)
         if self.backend != "inductor":
             return torch.compile(fn, backend=self.backend, dynamic=False)
+        if mode == "reduce-overhead":
+            # CUDA-graph trees keep their state per thread: graphs recorded on the preparation thread
+            # fail an assertion when the generate thread replays them (pytorch/pytorch#123177). The
+            # plain CUDA-graph wrapper has no such state.
+            import torch._inductor.config as inductor_config
+
+            inductor_config.triton.cudagraph_trees = False
         return torch.compile(fn, mode=mode, dynamic=False)
 
     def prepare(self, bundle, spec: AccelSpec, progress: ProgressFn | None = None, cancel: Cancel | None = None) -> Accelerated:

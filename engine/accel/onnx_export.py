@@ -29,6 +29,7 @@ Graph inputs and outputs (names are the contract with the back ends):
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import warnings
 from pathlib import Path
@@ -142,9 +143,11 @@ def export_module(graph: torch.nn.Module, args: tuple, path: str | os.PathLike, 
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about python bools: the shapes are fixed per graph by design
+        # PyTorch before 2.5 has no ``dynamo`` keyword: its export is the TorchScript one already
+        legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
         try:
-            torch.onnx.export(graph, args, str(path), dynamo=False, opset_version=opset, input_names=inputs,
-                              output_names=outputs, dynamic_axes=axes, do_constant_folding=True)
+            torch.onnx.export(graph, args, str(path), opset_version=opset, input_names=inputs,
+                              output_names=outputs, dynamic_axes=axes, do_constant_folding=True, **legacy)
         except (TypeError, NotImplementedError, RuntimeError) as e:
             if "dynamo" not in str(e) and "TorchScript" not in str(e) and "deprecated" not in str(e).lower():
                 raise

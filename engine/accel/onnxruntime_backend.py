@@ -65,6 +65,10 @@ class OrtModel:
         self.output = self.session.get_outputs()[0].name
         self.device = torch.device(device)
         self.cuda = self.device.type == "cuda"
+        if self.cuda and self.session.get_providers()[0] == "CPUExecutionProvider":
+            # ORT quietly falls back to the CPU when a GPU provider fails to start: say so instead
+            raise AccelBuildError(f"ONNX Runtime's GPU providers ({', '.join(p if isinstance(p, str) else p[0] for p in providers)}) "
+                                  "did not start; it would run on the CPU. Check onnxruntime-gpu's CUDA and cuDNN versions")
         self.out_shape = out_shape  # inputs -> output shape: the output buffer torch allocates under IO binding
         self.out_dtype = out_dtype
 

@@ -97,6 +97,7 @@ class TensorRTModule:
         self.outputs = [n for n in names if not is_input(n)]
         self.dtypes = {n: _torch_dtype(trt, self.engine.get_tensor_dtype(n)) for n in names}
         self._lock = threading.Lock()
+        self._stream = None  # the CUDA stream engines run on (made at the first call, on its device)
 
     def __call__(self, **tensors: torch.Tensor) -> dict[str, torch.Tensor]:
         missing = [n for n in self.inputs if n not in tensors]
@@ -121,12 +122,19 @@ class TensorRTModule:
                 o = torch.empty(shape, dtype=self.dtypes[name], device=device)
                 ctx.set_tensor_address(name, o.data_ptr())
                 out[name] = o
-            stream = torch.cuda.current_stream(device)
+            # TensorRT on the default stream adds synchronisations of its own: run on a stream of ours,
+            # ordered after the work that made the inputs, and make torch's stream wait for the outputs
+            cur = torch.cuda.current_stream(device)
+            if self._stream is None:
+                self._stream = torch.cuda.Stream(device)
+            stream = self._stream
+            stream.wait_stream(cur)
             mark = len(self.logger.errors)
             if not ctx.execute_async_v3(stream.cuda_stream):
                 detail = self.logger.since(mark) or "execute_async_v3 returned False"
                 raise RuntimeError(f"{self.flavour} engine failed: {detail}")
-            return out  # inputs in ``keep`` may be freed now: torch reuses memory in stream order
+            cur.wait_stream(stream)
+            return out  # memory of ``keep`` is reused only in ``cur``'s order, which now waits for the engine
 
 
 # -- the back ends -----------------------------------------------------------------------

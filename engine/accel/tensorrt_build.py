@@ -43,6 +43,11 @@ def library_version(flavour: str) -> str:
     return str(getattr(load_library(flavour), "__version__", "unknown"))
 
 
+# Compute capabilities TensorRT for RTX builds for (besides 12.x, Blackwell): Turing, Ampere RTX, Ada.
+# Data-centre parts such as A100 (8.0) and H100 (9.0) are not among them.
+RTX_CAPABILITIES = {(7, 5), (8, 6), (8, 7), (8, 9)}
+
+
 def availability(flavour: str, need_gpu: bool = True) -> str | None:
     """None when the flavour can build (and, with ``need_gpu``, run) here; else why not."""
     try:
@@ -51,6 +56,11 @@ def availability(flavour: str, need_gpu: bool = True) -> str | None:
         return str(e)
     if need_gpu and not torch.cuda.is_available():
         return f"{flavour} {GPU_NEEDED}"
+    if need_gpu and flavour == "tensorrt-rtx":
+        cc = torch.cuda.get_device_capability()
+        if not (cc in RTX_CAPABILITIES or cc[0] >= 12):
+            return (f"tensorrt-rtx runs on GeForce/RTX-class GPUs (Turing, Ampere RTX, Ada, Blackwell); "
+                    f"this {torch.cuda.get_device_name()} is compute capability {cc[0]}.{cc[1]}: use the tensorrt back end")
     return None
 
 
