@@ -31,6 +31,8 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..atomic_file import fsync_folder
+
 ProgressFn = Callable[[float, str], None]
 Builder = Callable[[Path, ProgressFn, "Cancel"], Any]
 
@@ -210,15 +212,8 @@ def _fsync_file(path: Path) -> None:
 
 
 def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    if os.name == "posix":
+        fsync_folder(path)
 
 
 def _sha256_file(path: Path) -> str:

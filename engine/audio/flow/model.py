@@ -215,7 +215,7 @@ def save_weights(model: FlowModel, path: str | Path, recipe: dict | None = None)
 
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "config": model.config.to_json(), "recipe": json.dumps(recipe or {}, sort_keys=True)}
     data = save({k: v.detach().contiguous().float() for k, v in model.state_dict().items()}, metadata=meta)
-    from .atomic import write_bytes_atomic
+    from ...atomic_file import write_bytes_atomic
 
     write_bytes_atomic(Path(path), data)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .atomic import write_bytes_atomic, write_text_atomic
+from ...atomic_file import write_atomic as write_text_atomic, write_bytes_atomic
 from .model import FlowConfig, FlowModel, pose_features, room_features, save_weights
 from .stft import stft
 
