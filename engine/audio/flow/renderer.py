@@ -9,6 +9,7 @@ streaming ISTFT.  Latency: the STFT pair's ``n_fft - 1`` samples.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ from .unet import CacheBank
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "data" / "binauralflow.safetensors"
 from ..types import LIVE_BLOCK  # noqa: E402  (the live engine's block size: 2048 samples, 42.7 ms)
+
+_tuned = threading.local()  # threads whose torch intra-op count this module set to 1
 
 
 def pose_vector(source: Pose, listener: Pose, room: float, geometry=None, descriptor: bool = True) -> torch.Tensor:
@@ -91,6 +94,12 @@ class FlowRenderer(BinauralRenderer):
         return self._pose
 
     def process(self, mono: np.ndarray, source: Pose, listener: Pose = LISTENER) -> np.ndarray:
+        if _tuned.__dict__.get("done") is None:
+            # The network's ops are small: a second intra-op thread only adds waiting, and on a machine
+            # busy with the video engine one block took 70x longer with two. torch's thread count is
+            # per calling thread (OpenMP), so this pins the audio render thread only.
+            torch.set_num_threads(1)
+            _tuned.done = True
         mono = np.asarray(mono, dtype=np.float32).reshape(-1)
         n = mono.shape[0]
         anech = self.prior.process(mono, source, listener, self.room)

@@ -305,3 +305,20 @@ def test_stopping_early_shrinks_towards_the_prior_on_straight_paths():
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_rendering_pins_only_the_calling_thread_to_one_torch_thread():
+    import threading
+
+    seen = {}
+
+    def render():
+        torch.set_num_threads(2)
+        FlowRenderer(room=False).process(np.zeros(2048, np.float32), Pose.from_spherical(30, 0, 1.4))
+        seen["render thread"] = torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    t = threading.Thread(target=render)
+    t.start()
+    t.join()
+    assert seen["render thread"] == 1 and torch.get_num_threads() == before
