@@ -80,7 +80,7 @@ def room_features(rooms) -> torch.Tensor:
     middle, RT60, the listener's position in the room (normalised by the dimensions), ear height,
     and the listener's yaw in the room as sin/cos; all zeros for ``None`` (anechoic; the pose
     features' room flag says which).  Each feature is scaled to about -1 .. 1 over the family."""
-    from ..simulate import BASE_DIMS
+    from ..rooms import BASE_DIMS
 
     rows = []
     for r in rooms:

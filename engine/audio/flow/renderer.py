@@ -44,8 +44,8 @@ class FlowRenderer(BinauralRenderer):
     def __init__(self, room: bool = True, weights: str | Path | FlowModel | None = None, nfe: int | None = None,
                  hrtf: BinauralRenderer | None = None, room_geometry=None):
         """``room``: render the room (toggled live through the attribute); ``room_geometry``: the
-        :class:`engine.audio.simulate.Room` the listener stands in (default
-        :data:`engine.audio.simulate.DEFAULT_VENUE`); with ``room`` off the render is anechoic."""
+        :class:`engine.audio.rooms.Room` the listener stands in (default
+        :data:`engine.audio.rooms.DEFAULT_VENUE`); with ``room`` off the render is anechoic."""
         self.model = weights if isinstance(weights, FlowModel) else load_weights(DEFAULT_WEIGHTS if weights is None else weights)
         self.model.eval()
         cfg = self.model.config
@@ -53,7 +53,7 @@ class FlowRenderer(BinauralRenderer):
         self.room = bool(room)
         from .prior import PriorRenderer
 
-        from ..simulate import DEFAULT_VENUE
+        from ..rooms import DEFAULT_VENUE
 
         self.prior = PriorRenderer(cfg.prior_order, DEFAULT_VENUE if room_geometry is None else room_geometry, direct=hrtf)
         self._stft = StreamingStft(cfg.n_fft, cfg.hop)
@@ -70,7 +70,7 @@ class FlowRenderer(BinauralRenderer):
     @room_geometry.setter
     def room_geometry(self, room) -> None:
         """Another room (takes effect from the next block; call ``reset`` for a fresh start)."""
-        from ..simulate import DEFAULT_VENUE
+        from ..rooms import DEFAULT_VENUE
 
         self.prior.geometry = DEFAULT_VENUE if room is None else room
         self._pose_key = None

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from engine.audio import rooms
 from engine.audio import simulate as sim
 from engine.audio.hrir import PRE_ROLL, HrirSet, propagation_delay_samples
 from engine.audio.signals import KINDS, SPLIT_RECORDINGS, SPLIT_TEXTS, source_signal
@@ -39,13 +40,13 @@ def _schroeder_rt60(h: np.ndarray) -> float:
 def test_rooms_are_of_the_venue_family():
     for seed in range(20):
         r = _room(seed)
-        assert all(0.79 * b <= d <= 1.21 * b for d, b in zip(r.dims, sim.BASE_DIMS))
+        assert all(0.79 * b <= d <= 1.21 * b for d, b in zip(r.dims, rooms.BASE_DIMS))
         assert 0.27 <= r.rt60 <= 0.66
         assert 1.5 <= r.ear_height <= 1.7
-        assert sim.WALL_MARGIN <= r.listener[0] <= r.dims[0] - sim.WALL_MARGIN
-        assert sim.WALL_MARGIN <= r.listener[1] <= r.dims[1] - sim.WALL_MARGIN
+        assert rooms.WALL_MARGIN <= r.listener[0] <= r.dims[0] - rooms.WALL_MARGIN
+        assert rooms.WALL_MARGIN <= r.listener[1] <= r.dims[1] - rooms.WALL_MARGIN
         src = sim.sample_source(np.random.default_rng(seed), r)
-        assert r.contains(r.to_room(src.position), sim.SOURCE_MARGIN)
+        assert r.contains(r.to_room(src.position), rooms.SOURCE_MARGIN)
         az, el, d = sim.relative_direction(src)
         assert 0.49 <= d <= 6.01 and -30.01 <= el <= 60.01
 
@@ -61,7 +62,7 @@ def test_rt60_of_the_brir_matches_the_room():
 
 
 def test_first_reflection_arrives_at_the_geometric_time():
-    room = sim.Room(id="t", dims=(12.0, 9.0, 4.5), absorption=(0.3,) * 6, rt60=sim.eyring_rt60((12.0, 9.0, 4.5), (0.3,) * 6),
+    room = sim.Room(id="t", dims=(12.0, 9.0, 4.5), absorption=(0.3,) * 6, rt60=rooms.eyring_rt60((12.0, 9.0, 4.5), (0.3,) * 6),
                     listener=(6.0, 4.5, 1.6), listener_yaw=0.0, tail_seed=1)
     src = Pose.from_spherical(0.0, 0.0, 3.0)
     s = room.to_room(src.position)
