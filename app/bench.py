@@ -29,6 +29,23 @@ def _frames(size: int, n: int) -> list[np.ndarray]:
     return [pattern_frame(i / 15, size, size) for i in range(n)]
 
 
+BENCH_PROMPT = "a neon jellyfish drifting through a rainy city at night"
+
+
+def bench_model(name: str):
+    """The model every engine bench measures, loaded quietly for inference (one line when it cannot load)."""
+    from engine.diffusion.model_loader import ModelLoadError, load_model
+
+    from .errors import UserError
+
+    _quiet_libraries()
+    torch.set_grad_enabled(False)
+    try:
+        return load_model(name, tiny_vae=True)
+    except ModelLoadError as e:
+        raise UserError(str(e)) from None
+
+
 def _quiet_libraries() -> None:
     """diffusers/transformers warn about things that are deliberate here (custom timesteps)."""
     import warnings
@@ -71,7 +88,6 @@ def _pipelines(bundle):
 def run_bench(a) -> int:
     from PIL import Image
 
-    from engine.diffusion.model_loader import ModelLoadError, load_model
     from engine.diffusion.schedule import base_timesteps
     from engine.diffusion.stream import DiffusionStream, StreamSettings
 
@@ -86,13 +102,8 @@ def run_bench(a) -> int:
     if a.frames < 4:
         raise UserError(f"--frames must be at least 4; got {a.frames}")
     say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
-    _quiet_libraries()
-    torch.set_grad_enabled(False)
-    try:
-        bundle = load_model(a.model, tiny_vae=True)
-    except ModelLoadError as e:
-        raise UserError(str(e)) from None
-    prompt = "a neon jellyfish drifting through a rainy city at night"
+    bundle = bench_model(a.model)
+    prompt = BENCH_PROMPT
     base = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
                           prompts=((prompt, 1.0),), tiny_vae=bundle.tiny_vae is not None)
     stream = DiffusionStream(bundle, base)  # also puts the shared weights channels-last, for diffusers too

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from .bench import _fps, _frames, _quiet_libraries
+from .bench import BENCH_PROMPT, _fps, _frames, bench_model
 from .errors import UserError
 
 ROUNDS = 3
@@ -36,7 +36,6 @@ def _load_note() -> str:
 def run_accel_bench(a) -> int:
     from engine.accel.base import available, get_backend
     from engine.accel.cache import AccelBuildError
-    from engine.diffusion.model_loader import ModelLoadError, load_model
     from engine.diffusion.stream import DiffusionStream, StreamSettings
     from engine.params import ParamError, engine_store
 
@@ -58,14 +57,9 @@ def run_accel_bench(a) -> int:
             raise UserError(f"--threads must be at least 1; got {a.threads}")
         torch.set_num_threads(a.threads)  # ONNX Runtime's sessions take torch's count too
     say = (lambda *x: print(*x, file=sys.stderr, flush=True)) if a.json else (lambda *x: print(*x, flush=True))
-    _quiet_libraries()
-    torch.set_grad_enabled(False)
-    try:
-        bundle = load_model(a.model, tiny_vae=True)
-    except ModelLoadError as e:
-        raise UserError(str(e)) from None
+    bundle = bench_model(a.model)
     settings = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
-                              prompts=(("a neon jellyfish drifting through a rainy city at night", 1.0),),
+                              prompts=((BENCH_PROMPT, 1.0),),
                               tiny_vae=bundle.tiny_vae is not None)
     stream = DiffusionStream(bundle, settings)
     spec = stream.accel_spec()
