@@ -165,6 +165,19 @@ def _export_dynamo(graph, args, path, inputs, outputs, axes, opset) -> None:
     prog.save(str(path), external_data=True)
 
 
+def unet_feed(names, sample, timestep, encoder_hidden_states, timestep_cond=None, added_cond_kwargs=None) -> dict:
+    """The exported UNet graph's inputs by name, from the UNet's call (``names``: the graph's inputs;
+    a scalar timestep is expanded to the batch)."""
+    t = timestep if timestep.ndim else timestep.expand(sample.shape[0])
+    feed = {"sample": sample, "timestep": t, "encoder_hidden_states": encoder_hidden_states}
+    if "timestep_cond" in names:
+        feed["timestep_cond"] = timestep_cond
+    if "time_ids" in names:
+        feed["text_embeds"] = added_cond_kwargs["text_embeds"]
+        feed["time_ids"] = added_cond_kwargs["time_ids"]
+    return feed
+
+
 def export_unet(unet, path, spec: AccelSpec, latent_scale: int = 8) -> Path:
     """The UNet as ONNX at ``path`` (dynamic batch and latent height/width)."""
     m = _prepared_copy(unet, spec.dtype)

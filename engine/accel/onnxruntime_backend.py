@@ -22,7 +22,7 @@ import torch
 
 from .base import Accelerated, AccelSpec, Backend
 from .cache import AccelBuildError, Cancel, EngineCache, ProgressFn, cancel_check
-from .onnx_export import cached_export
+from .onnx_export import cached_export, unet_feed
 
 CPU = "CPUExecutionProvider"
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -172,16 +172,7 @@ def _unet_fn(model: OrtModel, dtype: torch.dtype):
     names = model.inputs
 
     def run(sample, timestep, encoder_hidden_states, timestep_cond=None, added_cond_kwargs=None):
-        b = sample.shape[0]
-        t = timestep.to(dtype)
-        if t.ndim == 0:
-            t = t.expand(b)
-        args = {"sample": sample, "timestep": t, "encoder_hidden_states": encoder_hidden_states}
-        if "timestep_cond" in names:
-            args["timestep_cond"] = timestep_cond
-        if "time_ids" in names:
-            args["text_embeds"] = added_cond_kwargs["text_embeds"]
-            args["time_ids"] = added_cond_kwargs["time_ids"]
+        args = unet_feed(names, sample, timestep.to(dtype), encoder_hidden_states, timestep_cond, added_cond_kwargs)
         return model(*(args[n] for n in names))
 
     return run

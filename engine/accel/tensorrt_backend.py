@@ -39,6 +39,7 @@ from .cache import (
     module_fingerprint,
     standard_key_parts,
 )
+from .onnx_export import unet_feed
 from .tensorrt_build import (
     GPU_NEEDED,
     AccelUnavailable,
@@ -231,13 +232,7 @@ def _unet_fn(module: TensorRTModule, out_dtype: torch.dtype):
     names = module.inputs
 
     def run(sample, timestep, encoder_hidden_states, timestep_cond=None, added_cond_kwargs=None):
-        t = timestep if timestep.ndim else timestep.expand(sample.shape[0])
-        feed = {"sample": sample, "timestep": t, "encoder_hidden_states": encoder_hidden_states}
-        if "timestep_cond" in names:
-            feed["timestep_cond"] = timestep_cond
-        if "time_ids" in names:
-            feed["text_embeds"] = added_cond_kwargs["text_embeds"]
-            feed["time_ids"] = added_cond_kwargs["time_ids"]
+        feed = unet_feed(names, sample, timestep, encoder_hidden_states, timestep_cond, added_cond_kwargs)
         return module(**feed)["out"].to(out_dtype)
 
     return run
