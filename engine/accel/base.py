@@ -151,6 +151,10 @@ class Accelerated:
     # static graphs): {(batch, height_px, width_px)}; None: every shape in the spec
     unet_shapes: set | None = None
     image_shapes: set | None = None
+    # torch intra-op threads for the stream's own tensor code while this back end serves
+    # a whole frame: 1 where the back end brings its own CPU thread pool (ONNX Runtime on
+    # the CPU), so torch's idle OpenMP workers do not spin on the cores it needs; None: as set
+    torch_threads: int | None = None
 
     def serves_unet(self, batch: int, height: int, width: int) -> bool:
         """Whether the UNet callable takes this call (pixel sizes); else the module does."""
@@ -180,6 +184,13 @@ class Accelerated:
         if self.image_shapes is not None:
             return (batch, height, width) in self.image_shapes
         return self.spec.covers(image_batch=batch, height=height, width=width, autoencoder=autoencoder)
+
+    def serves_frame(self, steps: int, frames: int, height: int, width: int, autoencoder: str) -> bool:
+        """Whether a whole frame (every UNet batch any guidance mode asks for, and the
+        autoencoder both ways) is served, so no module runs in it."""
+        lo, hi = stream_batch_range(steps, frames)
+        return (self.serves_images(frames, height, width, autoencoder) and autoencoder in self.decoders
+                and all(self.serves_unet(b, height, width) for b in range(lo, hi + 1)))
 
     def encoder(self, tiny: bool) -> ImageFn | None:
         return self.encoders.get("tiny" if tiny else "full")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .base import Accelerated, AccelSpec, get_backend
+from ..torch_threads import pinned
 from .cache import AccelBuildError, BuildCancelled, Cancel
 
 log = logging.getLogger("dreamdeck.accel")
@@ -110,7 +111,7 @@ class AccelManager:
                 return  # reported already; not retried at every frame
             self._drop_job()
             job = _Job(name, spec)
-            job.thread = threading.Thread(target=self._prepare, args=(job,), name=f"dreamdeck-accel-{name}", daemon=True)
+            job.thread = threading.Thread(target=pinned(self._prepare), args=(job,), name=f"dreamdeck-accel-{name}", daemon=True)
             self._job = job
             self.status = f"preparing {name}"
         log.info("preparing acceleration back end %s", name)

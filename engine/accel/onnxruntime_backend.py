@@ -3,10 +3,18 @@
 On this machine that is the CPU provider; where ``onnxruntime-gpu`` is installed
 and the spec's device is CUDA, the TensorRT and CUDA execution providers are
 tried first (ORT falls back per node to the next one).  Session options, as
-measured on the ``tiny`` model with 2 cores: full graph optimisation (constant
-folding, fusions, NCHWc layouts), intra-op threads = torch's thread count
+measured on the ``tiny`` model with 2 cores: on the CPU, each graph gets the
+faster of ORT's full optimisation (NCHWc layouts) and its extended fusions
+without them, timed at preparation at the stream's shapes (:func:`fastest`);
+on a GPU, full optimisation.  Intra-op threads = torch's thread count
 (ORT's default uses every core, which fights the other live threads),
-sequential execution, ORT's own arena and spin-wait defaults.
+sequential execution, ORT's own arena, and worker threads that spin only while
+a run is in progress.  While ORT serves on the CPU, the stream runs its own
+small tensor code (image conversion, the scheduler's arithmetic) on one torch
+thread (``Accelerated.torch_threads``): torch's OpenMP workers keep spinning for
+a few milliseconds after each parallel operator, and on 2 cores that took the
+cores ORT's next run needed (a 0.1 ms image conversion before a UNet run made
+the run 4 ms slower).
 
 Tensors: on the CPU, torch tensors go in and come out through NumPy without a
 copy where the memory is already contiguous; on CUDA, IO binding hands ORT
@@ -17,12 +25,14 @@ run yet: no ``onnxruntime-gpu`` here.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import torch
 
-from .base import Accelerated, AccelSpec, Backend
+from .base import Accelerated, AccelSpec, Backend, autoencoder_module
 from .cache import AccelBuildError, Cancel, EngineCache, ProgressFn, cancel_check
-from .onnx_export import cached_export, unet_feed
+from .onnx_export import cached_export, unet_example, unet_feed
 
 CPU = "CPUExecutionProvider"
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
@@ -35,19 +45,29 @@ def _ort():
     return onnxruntime
 
 
-def session_options(threads: int | None = None):
+# ORT's graph optimisation levels tried on the CPU: "all" adds NCHWc layouts (channels
+# blocked by the vector width) to "extended"'s fusions. Which is faster depends on the model:
+# measured here at 256 px, NCHWc made the tiny UNet faster and the 8-channel TAESD slower
+# (its channels are padded to the 16-float block).
+LEVELS = ("all", "extended")
+
+
+def session_options(threads: int | None = None, level: str = "all"):
     ort = _ort()
     so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.graph_optimization_level = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                                   "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED}[level]
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.intra_op_num_threads = threads or torch.get_num_threads()
     so.inter_op_num_threads = 1
     so.log_severity_level = 3  # errors only: no warnings from a live show's log
-    # ORT's worker threads spin after each run by default. In a live process that also runs torch,
-    # capture, output and audio threads, that spinning takes the cores they need: measured here
-    # (2 cores, tiny model at 256 px) spinning made eager in the same process 20x slower and ORT
-    # itself 3x slower than with spinning off.
-    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ORT's workers spin between the operators of a run (waking a sleeping worker for each of a UNet's
+    # hundreds of small operators costs more than the operator), and stop spinning the moment the run
+    # returns, so they never take the cores from torch, capture, output or audio between runs. Measured
+    # here (2 cores, tiny UNet, 256 px): 13 ms a run against 16 ms with spinning off. ORT's default,
+    # spinning on after a run too, made eager in the same process 20x slower and ORT itself 3x slower.
+    so.add_session_config_entry("session.intra_op.allow_spinning", "1")
+    so.add_session_config_entry("session.force_spinning_stop", "1")
     return so
 
 
@@ -55,10 +75,11 @@ class OrtModel:
     """One ONNX Runtime session called with torch tensors, returning a torch tensor."""
 
     def __init__(self, path, providers: list, device: str = "cpu", threads: int | None = None, out_shape=None,
-                 out_dtype: torch.dtype = torch.float32):
+                 out_dtype: torch.dtype = torch.float32, level: str = "all"):
         ort = _ort()
+        self.level = level
         try:
-            self.session = ort.InferenceSession(str(path), session_options(threads), providers=providers)
+            self.session = ort.InferenceSession(str(path), session_options(threads, level), providers=providers)
         except Exception as e:
             raise AccelBuildError(f"ONNX Runtime could not load {path}: {type(e).__name__}: {e}") from e
         self.inputs = [i.name for i in self.session.get_inputs()]
@@ -142,13 +163,21 @@ class OnnxRuntimeBackend(Backend):
             path = cached_export(bundle, role, spec, ae, cache, sub, cancel)
             cancel_check(cancel, "ONNX Runtime preparation")
             progress(lo + (hi - lo) * 0.8, f"ONNX Runtime: loading {role.replace('_', ' ')}")
-            models[(role, ae)] = OrtModel(path, providers, spec.device, self.threads, _out_shape(bundle, role, ae), spec.dtype)
+            make = lambda level, path=path, role=role, ae=ae: OrtModel(path, providers, spec.device, self.threads,
+                                                                       _out_shape(bundle, role, ae), spec.dtype, level)
+            if providers[0] == CPU:
+                progress(lo + (hi - lo) * 0.85, f"ONNX Runtime: choosing the {role.replace('_', ' ')}'s graph optimisations")
+                models[(role, ae)] = fastest(make, _example(bundle, role, ae, spec))
+            else:
+                models[(role, ae)] = make("all")
         unet = models[("unet", "tiny")]
         # the graphs are fully dynamic: this serves any batch and size, so a new
         # Stream Batch size or resolution needs no new preparation
         served = spec.with_(unet_batch=(1, 1 << 16), image_batch=(1, 1 << 16), size_min=spec.size_step, size_max=1 << 14)
-        acc = Accelerated(self.name, served, _unet_fn(unet, spec.dtype), detail=f"{providers[0]}, "
-                          f"{self.threads or torch.get_num_threads()} threads")
+        threads = self.threads or torch.get_num_threads()
+        levels = ", ".join(f"{role.replace('_', ' ')} {m.level}" for (role, ae), m in models.items())
+        acc = Accelerated(self.name, served, _unet_fn(unet, spec.dtype), detail=f"{providers[0]}, {threads} threads, {levels}",
+                          torch_threads=1 if providers[0] == CPU else None)
         for (role, ae), m in models.items():
             if role == "vae_encoder":
                 acc.encoders[ae] = m
@@ -156,6 +185,41 @@ class OnnxRuntimeBackend(Backend):
                 acc.decoders[ae] = m
         progress(1.0, "ONNX Runtime: ready")
         return acc
+
+
+def fastest(make, example: tuple, rounds: int = 7, budget_s: float = 0.25) -> "OrtModel":
+    """The faster of ``make(level)`` for each of :data:`LEVELS`, timed at ``example``
+    (the shapes the stream runs now), in interleaved rounds, by the median.
+
+    A model whose one run takes longer than ``budget_s`` (a full-size UNet on a
+    CPU) is not timed: it gets ORT's full optimisation.
+    """
+    models = [make(level) for level in LEVELS]
+    t0 = time.perf_counter()
+    models[0](*example)  # the first run at a shape plans its memory: not timed
+    if time.perf_counter() - t0 > budget_s:
+        return models[0]
+    times = [[] for _ in models]
+    for m in models[1:]:
+        m(*example)
+    for _ in range(rounds):
+        for m, t in zip(models, times):
+            t0 = time.perf_counter()
+            m(*example)
+            t.append(time.perf_counter() - t0)
+    return min(zip(models, times), key=lambda mt: float(np.median(mt[1])))[0]
+
+
+def _example(bundle, role: str, ae: str, spec: AccelSpec) -> tuple:
+    """Inputs of the shape the stream runs at ``spec``'s optimum, in the graph's order."""
+    k, s = bundle.vae_scale_factor, spec.size_opt
+    g = torch.Generator().manual_seed(0)
+    if role == "unet":
+        return unet_example(bundle.unet, spec, k)
+    if role == "vae_encoder":
+        return (torch.rand(spec.image_batch_opt, 3, s, s, generator=g).to(spec.dtype) * 2 - 1,)
+    c = autoencoder_module(bundle, ae).config.latent_channels
+    return (torch.randn(spec.image_batch_opt, c, s // k, s // k, generator=g).to(spec.dtype),)
 
 
 def _out_shape(bundle, role: str, ae: str):

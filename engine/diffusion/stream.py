@@ -26,6 +26,7 @@ import torch
 from ..accel.manager import UNCHANGED, AccelManager, BackendFailure, guarded
 from ..accel.base import AccelSpec
 from ..metrics import StageMetrics
+from ..torch_threads import torch_threads
 from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
 from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
 from .denoiser import GuidanceSettings, StreamDenoiser
@@ -285,20 +286,38 @@ class DiffusionStream:
     def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
         self._swap_accel()  # between frames: the only place a back end changes
+        with torch_threads(self._frame_threads(len(frames))):
+            images = self._filtered(frames)
+        if images is None:
+            self.metrics.done(time.perf_counter() - t0, produced=False)
+        elif images is not self._last_output:
+            self._last_output = images
+            self.metrics.done(time.perf_counter() - t0, produced=True)
+        else:
+            self.metrics.skip()
+            images = list(images)  # the same (read-only) images again
+        return images
+
+    def _filtered(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
+        """The new images, the previous output itself when the similarity filter skips, or None."""
         x = self.to_tensor(frames)
         if self.settings.similarity_filter:
             if self._last_output is None:
                 self.filter.mark_processed(x)  # nothing to repeat yet: process, but remember it
             elif self.filter.should_skip(x):
-                self.metrics.skip()
-                return list(self._last_output)  # the same (read-only) images again
-        images = self._denoise(x)
-        if images is None:
-            self.metrics.done(time.perf_counter() - t0, produced=False)
+                return self._last_output
+        return self._denoise(x)
+
+    def _frame_threads(self, frames: int) -> int | None:
+        """torch's thread count for this frame's own tensor code (image conversion, the
+        scheduler's arithmetic): the served back end's wish when it serves the whole
+        frame (see ``Accelerated.torch_threads``); None: as set."""
+        acc = self._served
+        if acc is None or not acc.torch_threads:
             return None
-        self._last_output = images
-        self.metrics.done(time.perf_counter() - t0, produced=True)
-        return images
+        size, tiny = self.settings.size, self.settings.tiny_vae and self.bundle.tiny_vae is not None
+        whole = acc.serves_frame(self.denoiser.plan.steps, frames, size, size, "tiny" if tiny else "full")
+        return acc.torch_threads if whole else None
 
     def _denoise(self, x: torch.Tensor) -> list[np.ndarray] | None:
         lat = self._or_eager(lambda: self.encode(x))

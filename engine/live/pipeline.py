@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from ..params.registry import ParamStore
+from ..torch_threads import pinned
 from .contracts import Frame, Sink, Source, SourceError, now
 from .live_metrics import LiveMetrics
 from .output_stage import SafetySettings, ShowSafety
@@ -105,7 +106,7 @@ class LivePipeline:
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._capture_loop, name="dreamdeck-capture", daemon=True),
-            threading.Thread(target=self._generate_loop, name="dreamdeck-generate", daemon=True),
+            threading.Thread(target=pinned(self._generate_loop), name="dreamdeck-generate", daemon=True),
             threading.Thread(target=self._output_loop, name="dreamdeck-output", daemon=True),
         ]
         self.running = True
