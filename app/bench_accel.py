@@ -52,7 +52,7 @@ def run_accel_bench(a) -> int:
         raise UserError(f"unknown back end {', '.join(unknown)}; known: {', '.join(report_all)}")
     if "eager" not in wanted:
         wanted.insert(0, "eager")  # the reference every ratio is taken against
-    if getattr(a, "threads", 0):
+    if getattr(a, "threads", None) is not None:
         if a.threads < 1:
             raise UserError(f"--threads must be at least 1; got {a.threads}")
         torch.set_num_threads(a.threads)  # ONNX Runtime's sessions take torch's count too

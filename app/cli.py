@@ -303,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seconds", type=float, default=5.0, help="run length for --pipeline/--power (default %(default)s)")
     b.add_argument("--accel", action="store_true", help="frames/s of each acceleration back end available here, with ratios to eager")
     b.add_argument("--backends", default="", help="with --accel: comma-separated back ends to time (default: every available one)")
-    b.add_argument("--threads", type=int, default=0, help="with --accel: CPU threads for every back end (default: torch's)")
+    b.add_argument("--threads", type=int, default=None, help="with --accel: CPU threads for every back end (default: torch's)")
     b.add_argument("--audio", action="store_true", help="binaural renderers: real-time factor and quality on the held-out test split")
     b.add_argument("--audio-examples", type=int, default=200, help=argparse.SUPPRESS)
     b.add_argument("--audio-seconds", type=float, default=10.0, help=argparse.SUPPRESS)

@@ -37,3 +37,6 @@ def test_bench_accel_text_and_bad_backend(capsys):
     assert "eager" in capsys.readouterr().out
     assert main(["bench", "--accel", "--backends", "warp-drive"]) == 2
     assert "unknown back end warp-drive" in capsys.readouterr().err
+    for bad in ("0", "-2"):
+        assert main(["bench", "--accel", "--threads", bad, "--backends", "eager"]) == 2
+        assert "--threads must be at least 1" in capsys.readouterr().err
