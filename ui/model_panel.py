@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
+from engine.torch_threads import pinned
+
 RECENT_MAX = 8
 TINY_BANNER = ("Running the built-in <b>tiny</b> test model (random weights: texture, not pictures). "
                "For real images load <b>stabilityai/sd-turbo</b> here or start <code>dreamdeck --model stabilityai/sd-turbo</code>"
@@ -121,7 +123,7 @@ class ModelPanel(QGroupBox):
         self.progress.show()
         self.load_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._thread = threading.Thread(target=self._work, args=(name, self._cancel), name="dreamdeck-model-load", daemon=True)
+        self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel), name="dreamdeck-model-load", daemon=True)
         self._thread.start()
 
     def _work(self, name: str, cancel: threading.Event) -> None:
