@@ -1,8 +1,12 @@
 """torch's intra-op thread count for a stretch of code on the calling thread.
 
-torch's CPU thread count is an OpenMP setting of the thread that sets it, so
-this changes nothing for the other threads of the show (capture, output, the
-audio render thread) and is put back on the way out, even on an exception.
+torch's CPU thread count is an OpenMP setting of the thread that sets it: the
+threads of the show that already run torch (capture, output, the audio render
+thread) keep theirs, and the count is put back on the way out, even on an
+exception.  One thing does leak: ``torch.set_num_threads`` also sets the count
+that a thread copies at its *first* torch call, so a thread that starts using
+torch inside the block starts with its count; the show's long-lived torch
+threads therefore set their own count when they start (:func:`pinned`).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def pinned(target, n: int | None = None):
     1, or 1 from inside :func:`torch_threads` -- so the show's long-lived torch
     threads set theirs explicitly when they start.
     """
-    import torch  # here: the live pipeline that uses this need not load torch until it runs
+    import torch  # here, not at the top: importing the live pipeline does not load torch
 
     n = n or torch.get_num_threads()
 

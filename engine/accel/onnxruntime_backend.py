@@ -88,7 +88,7 @@ class OrtModel:
         self.cuda = self.device.type == "cuda"
         if self.cuda and self.session.get_providers()[0] == "CPUExecutionProvider":
             # ORT quietly falls back to the CPU when a GPU provider fails to start: say so instead
-            raise AccelBuildError(f"ONNX Runtime's GPU providers ({', '.join(p if isinstance(p, str) else p[0] for p in providers)}) "
+            raise AccelBuildError(f"ONNX Runtime's GPU providers ({', '.join(_provider_name(p) for p in providers)}) "
                                   "did not start; it would run on the CPU. Check onnxruntime-gpu's CUDA and cuDNN versions")
         self.out_shape = out_shape  # inputs -> output shape: the output buffer torch allocates under IO binding
         self.out_dtype = out_dtype
@@ -133,7 +133,7 @@ class OnnxRuntimeBackend(Backend):
         """The execution providers to ask for, best first, that this ORT build has."""
         have = set(_ort().get_available_providers())
         if self.providers is not None:
-            missing = [p if isinstance(p, str) else p[0] for p in self.providers]
+            missing = [_provider_name(p) for p in self.providers]
             missing = [p for p in missing if p not in have]
             if missing:
                 raise AccelBuildError(f"ONNX Runtime here has no {', '.join(missing)} (it has {', '.join(sorted(have))})")
@@ -153,6 +153,8 @@ class OnnxRuntimeBackend(Backend):
         progress = progress or (lambda f, m: None)
         cancel = cancel if cancel is not None else Cancel()
         providers = self.providers_for(spec)
+        first = _provider_name(providers[0])
+        on_cpu = first == CPU
         cache = self.cache if self.cache is not None else EngineCache()
         jobs = [("unet", "tiny")] + [(role, ae) for ae in spec.autoencoders for role in ("vae_encoder", "vae_decoder")
                                      if (bundle.tiny_vae if ae == "tiny" else bundle.vae) is not None]
@@ -165,9 +167,9 @@ class OnnxRuntimeBackend(Backend):
             progress(lo + (hi - lo) * 0.8, f"ONNX Runtime: loading {role.replace('_', ' ')}")
             make = lambda level, path=path, role=role, ae=ae: OrtModel(path, providers, spec.device, self.threads,
                                                                        _out_shape(bundle, role, ae), spec.dtype, level)
-            if providers[0] == CPU:
+            if on_cpu:
                 progress(lo + (hi - lo) * 0.85, f"ONNX Runtime: choosing the {role.replace('_', ' ')}'s graph optimisations")
-                models[(role, ae)] = fastest(make, _example(bundle, role, ae, spec))
+                models[(role, ae)] = fastest(make, _example(bundle, role, ae, spec), cancel=cancel)
             else:
                 models[(role, ae)] = make("all")
         unet = models[("unet", "tiny")]
@@ -176,8 +178,8 @@ class OnnxRuntimeBackend(Backend):
         served = spec.with_(unet_batch=(1, 1 << 16), image_batch=(1, 1 << 16), size_min=spec.size_step, size_max=1 << 14)
         threads = self.threads or torch.get_num_threads()
         levels = ", ".join(f"{role.replace('_', ' ')} {m.level}" for (role, ae), m in models.items())
-        acc = Accelerated(self.name, served, _unet_fn(unet, spec.dtype), detail=f"{providers[0]}, {threads} threads, {levels}",
-                          torch_threads=1 if providers[0] == CPU else None)
+        acc = Accelerated(self.name, served, _unet_fn(unet, spec.dtype), detail=f"{first}, {threads} threads, {levels}",
+                          torch_threads=1 if on_cpu else None)
         for (role, ae), m in models.items():
             if role == "vae_encoder":
                 acc.encoders[ae] = m
@@ -187,27 +189,47 @@ class OnnxRuntimeBackend(Backend):
         return acc
 
 
-def fastest(make, example: tuple, rounds: int = 7, budget_s: float = 0.25) -> "OrtModel":
+def fastest(make, example: tuple, rounds: int = 7, budget_s: float = 0.25, cancel: Cancel | None = None) -> "OrtModel":
     """The faster of ``make(level)`` for each of :data:`LEVELS`, timed at ``example``
-    (the shapes the stream runs now), in interleaved rounds, by the median.
+    (the shapes the stream runs at preparation; a later new size or batch keeps the
+    choice), in interleaved rounds, by the median.
 
-    A model whose one run takes longer than ``budget_s`` (a full-size UNet on a
-    CPU) is not timed: it gets ORT's full optimisation.
+    The first level is built and run first; a model whose one run takes longer than
+    ``budget_s`` (a full-size UNet on a CPU) keeps it untimed, and no second session
+    is ever built for it.  An alternative level that fails to build or run is
+    dropped, not the back end.
     """
-    models = [make(level) for level in LEVELS]
+    first = make(LEVELS[0])
     t0 = time.perf_counter()
-    models[0](*example)  # the first run at a shape plans its memory: not timed
+    first(*example)  # the first run at a shape plans its memory: not timed
     if time.perf_counter() - t0 > budget_s:
-        return models[0]
+        return first
+    models = [first]
+    for level in LEVELS[1:]:
+        if cancel is not None:
+            cancel_check(cancel, "ONNX Runtime preparation")
+        try:
+            m = make(level)
+            m(*example)
+        except Exception:
+            continue  # the level that worked serves
+        models.append(m)
+    if len(models) == 1:
+        return first
     times = [[] for _ in models]
-    for m in models[1:]:
-        m(*example)
     for _ in range(rounds):
+        if cancel is not None:
+            cancel_check(cancel, "ONNX Runtime preparation")
         for m, t in zip(models, times):
             t0 = time.perf_counter()
             m(*example)
             t.append(time.perf_counter() - t0)
     return min(zip(models, times), key=lambda mt: float(np.median(mt[1])))[0]
+
+
+def _provider_name(p) -> str:
+    """A provider as ORT takes it: a name, or (name, options)."""
+    return p if isinstance(p, str) else p[0]
 
 
 def _example(bundle, role: str, ae: str, spec: AccelSpec) -> tuple:

@@ -111,6 +111,7 @@ class DiffusionStream:
         self.last_error: str | None = None
         self.accel = AccelManager(bundle)  # .on_fault: where back-end failures are reported
         self._served = None  # the Accelerated serving now; None: the modules (eager)
+        self._eager_threads: int | None = None  # torch's count outside this frame, when the frame runs on fewer
         bundle.use_channels_last()
         self.apply(self.settings)
 
@@ -286,7 +287,9 @@ class DiffusionStream:
     def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
         self._swap_accel()  # between frames: the only place a back end changes
-        with torch_threads(self._frame_threads(len(frames))):
+        threads = self._frame_threads(len(frames))
+        self._eager_threads = torch.get_num_threads() if threads else None  # for a stage eager must redo
+        with torch_threads(threads):
             images = self._filtered(frames)
         if images is None:
             self.metrics.done(time.perf_counter() - t0, produced=False)
@@ -337,7 +340,8 @@ class DiffusionStream:
             self.accel.serving_failed(e.__cause__ or e)
             self._served = None
             self._use_served()
-            return stage()
+            with torch_threads(self._eager_threads):  # the modules need the threads the frame gave away
+                return stage()
 
     def process_one(self, frame: np.ndarray) -> np.ndarray | None:
         if self.settings.frame_buffer_size != 1:
