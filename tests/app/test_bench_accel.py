@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from app.cli import main
+from engine.torch_threads import torch_threads
 
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # behaviour, not speed: one thread is kinder to a shared machine
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):  # behaviour, not speed: one thread is kinder to a shared machine
+        yield
 
 
 def test_bench_accel_json_has_fps_per_back_end_and_best_vs_eager(capsys):

@@ -1,5 +1,6 @@
 import pytest
-import torch
+
+from engine.torch_threads import torch_threads
 
 
 @pytest.fixture(autouse=True)
@@ -7,7 +8,5 @@ def one_torch_thread():
     """One intra-op thread: these tests check behaviour, not speed, and on a
     shared CI machine a second spinning thread per process only adds waiting
     (measured: test_manager.py 44 s with two threads under load, 7 s with one)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield

@@ -34,10 +34,8 @@ def private_cache(tmp_path, monkeypatch):
 
 @pytest.fixture
 def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(2):
+        yield
 
 
 def test_torch_threads_sets_and_puts_back_even_on_an_error(two_threads):

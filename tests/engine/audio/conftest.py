@@ -1,7 +1,7 @@
 import pytest
-import torch
-
 from pulse import pulse_server
+
+from engine.torch_threads import torch_threads
 
 
 @pytest.fixture
@@ -17,7 +17,5 @@ def pulse():
 @pytest.fixture
 def one_torch_thread():
     """The flow's ops are small: intra-op threads only add waiting (badly so on a busy machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+    with torch_threads(1):
+        yield
