@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .base import Accelerated, AccelSpec, get_backend
 from ..torch_threads import pinned
+from .base import Accelerated, AccelSpec, get_backend
 from .cache import AccelBuildError, BuildCancelled, Cancel
 
 log = logging.getLogger("dreamdeck.accel")

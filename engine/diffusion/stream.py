@@ -26,8 +26,8 @@ import torch
 from ..accel.manager import UNCHANGED, AccelManager, BackendFailure, guarded
 from ..accel.base import AccelSpec
 from ..metrics import StageMetrics
-from ..torch_threads import torch_threads
 from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
+from ..torch_threads import torch_threads
 from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
 from .denoiser import GuidanceSettings, StreamDenoiser
 from .model_bundle import ModelBundle
