@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         if a.get("last_error"):
             text += f"<br><span style='color:#ff6b6b'>{a['last_error']}</span>"
         self.accel_status.setText(text)
+        self.accel_status.setToolTip(a.get("status") or "")  # e.g. the provider, threads and graph levels
 
     def _model_loaded(self, name: str) -> None:
         self._update_banner()

@@ -22,5 +22,8 @@ def test_accel_status_shows_serving_back_end_and_refusal(qtbot, make_console, se
         store.update({"accel": "tensorrt"})  # cannot serve on this CPU-only machine
         qtbot.waitUntil(lambda: "tensorrt" in w.accel_status.text() and "#ff6b6b" in w.accel_status.text(), timeout=30000)
         assert "serving: <b>eager</b>" in w.accel_status.text()
+        store.update({"accel": "onnxruntime"})  # serves here: how, on hovering
+        qtbot.waitUntil(lambda: "serving: <b>onnxruntime</b>" in w.accel_status.text(), timeout=60000)
+        assert "CPUExecutionProvider" in w.accel_status.toolTip() and "threads" in w.accel_status.toolTip()
     finally:
         w.shutdown()
