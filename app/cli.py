@@ -286,6 +286,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_binaural_parser(sub)
 
+    from .engines import add_engines_parser
+
+    add_engines_parser(sub)
+
     dv = sub.add_parser("devices", help="list cameras and check screen capture and the virtual camera")
     dv.add_argument("--vcam-backend", default="auto")
     dv.set_defaults(func=cmd_devices)

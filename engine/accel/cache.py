@@ -12,10 +12,8 @@ next build of that key removes.  Builds of the same key by several threads or
 processes are serialised by a lock file; the second one finds the first one's
 entry and returns it without building.
 
-Keys: :func:`cache_key` hashes a dict of parts (canonical JSON, SHA-256).  Use
-:func:`module_fingerprint` for the weights (computed once per module object,
-recomputed only when a parameter was changed in place) and
-:func:`standard_key_parts` for the usual set.
+Keys (:func:`cache_key`, :func:`module_fingerprint`, :func:`standard_key_parts`)
+live in :mod:`engine.accel.cache_keys` and are importable from here too.
 """
 
 from __future__ import annotations
@@ -27,11 +25,14 @@ import shutil
 import threading
 import time
 import uuid
-import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..atomic_file import fsync_folder
+from .cache_keys import cache_key, canonical_json, gpu_name, module_fingerprint, standard_key_parts
+
+__all__ = ["AccelBuildError", "BuildCancelled", "Cancel", "EngineCache", "ProgressFn", "cache_key", "cancel_check",
+           "canonical_json", "default_root", "gpu_name", "module_fingerprint", "standard_key_parts"]
 
 ProgressFn = Callable[[float, str], None]
 Builder = Callable[[Path, ProgressFn, "Cancel"], Any]
@@ -73,126 +74,6 @@ class Cancel:
 
 def _no_progress(fraction: float, message: str) -> None:
     pass
-
-
-# -- keys --------------------------------------------------------------------------------
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(_canonical(v) for v in value)
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return repr(value)  # exact, and 1.0 stays distinct from 1 only if the caller meant it
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "__dataclass_fields__"):
-        import dataclasses
-
-        return _canonical(dataclasses.asdict(value))
-    return str(value)  # torch.dtype, torch.device, enums: their names
-
-
-def canonical_json(parts: Mapping) -> str:
-    return json.dumps(_canonical(parts), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def cache_key(parts: Mapping) -> str:
-    """SHA-256 (hex) of the canonical JSON of ``parts``: equal parts, equal key."""
-    return hashlib.sha256(canonical_json(parts).encode()).hexdigest()
-
-
-_fingerprints: "weakref.WeakKeyDictionary[Any, tuple[tuple, str]]" = weakref.WeakKeyDictionary()
-_fingerprint_lock = threading.Lock()
-
-
-def _module_stamp(module) -> tuple:
-    """Cheap identity of a module's current tensors: storage, shape, dtype and the
-    in-place version counter of each (a LoRA fused in place bumps the counter)."""
-    return tuple(
-        (name, t.data_ptr(), tuple(t.shape), str(t.dtype), t._version)
-        for name, t in module.state_dict(keep_vars=True).items()
-    )
-
-
-def module_fingerprint(module) -> str:
-    """SHA-256 of a module's weights (after any LoRA fusion): every tensor's name,
-    dtype, shape and bytes, in state-dict order.  Computed once per module object
-    and recomputed only when its tensors were replaced or changed in place."""
-    import torch
-
-    stamp = _module_stamp(module)
-    with _fingerprint_lock:
-        cached = _fingerprints.get(module)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-    h = hashlib.sha256()
-    with torch.no_grad():
-        for name, t in module.state_dict().items():
-            t = t.detach()
-            h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
-            t = t.to("cpu").contiguous()
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    digest = h.hexdigest()
-    with _fingerprint_lock:
-        _fingerprints[module] = (stamp, digest)
-    return digest
-
-
-def gpu_name(device=None) -> str:
-    """The GPU an engine is built for ('NVIDIA H100 80GB HBM3', ...), or 'cpu'."""
-    try:
-        import torch
-
-        if torch.cuda.is_available() and (device is None or str(device).startswith("cuda")):
-            return torch.cuda.get_device_name(device)
-    except Exception:  # a broken driver is the same as none for the key
-        pass
-    return "cpu"
-
-
-def standard_key_parts(
-    *,
-    role: str,
-    weights: str,
-    flavour: str,
-    flavour_version: str,
-    batch_range: tuple[int, int],
-    resolution_range: tuple[int, int, int],
-    precision: str,
-    tiny_vae: bool,
-    loras: Mapping[str, float] | None = None,
-    gpu: str | None = None,
-    opset: int | None = None,
-    exporter: str | None = None,
-    **extra,
-) -> dict:
-    """The usual parts of a key: one place so no back end forgets one.
-
-    ``role``: 'unet', 'vae_encoder', 'vae_decoder'; ``weights``: a
-    :func:`module_fingerprint`; ``flavour``: 'onnx', 'tensorrt', 'tensorrt-rtx', ...
-    with its library version; ``gpu``: :func:`gpu_name` (default: this machine's).
-    """
-    parts = dict(
-        role=role,
-        weights=weights,
-        loras=dict(sorted((loras or {}).items())),
-        tiny_vae=bool(tiny_vae),
-        batch_range=list(batch_range),
-        resolution_range=list(resolution_range),
-        precision=str(precision),
-        flavour=flavour,
-        flavour_version=str(flavour_version),
-        gpu=gpu if gpu is not None else gpu_name(),
-        opset=opset,
-        exporter=exporter,
-    )
-    parts.update(extra)
-    return parts
 
 
 # -- the cache ---------------------------------------------------------------------------
@@ -298,8 +179,24 @@ class EngineCache:
             return []
         return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and self.manifest(p.name))
 
-    def remove(self, key: str) -> None:
-        shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+    def remove(self, key: str, wait_s: float | None = None) -> bool:
+        """Delete ``key``'s entry.  With ``wait_s``, under the lock its build takes
+        (another process may be building it): False if the lock stayed taken."""
+        if wait_s is None:
+            shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+            return True
+        from filelock import Timeout
+
+        lock = self._lock_file(key)
+        try:
+            lock.acquire(timeout=wait_s)
+        except Timeout:
+            return False
+        try:
+            shutil.rmtree(self.entry_dir(key), ignore_errors=True)
+        finally:
+            lock.release()
+        return True
 
     # -- writing -------------------------------------------------------------------------
     def clean_stale(self, key: str | None = None, max_age_s: float = 24 * 3600) -> int:
@@ -335,11 +232,17 @@ class EngineCache:
         with self._local_guard:
             return self._local_locks.setdefault(key, threading.Lock())
 
+    def _lock_file(self, key: str):
+        """The lock file a build of ``key`` holds (one per key, beside the entries)."""
+        from filelock import FileLock
+
+        return FileLock(str(self.root / f".{key}.lock"))
+
     def _acquire(self, key: str, cancel: "Cancel | threading.Event"):
         """A cross-process lock on ``key``, waited for while watching ``cancel``."""
-        from filelock import FileLock, Timeout
+        from filelock import Timeout
 
-        lock = FileLock(str(self.root / f".{key}.lock"))
+        lock = self._lock_file(key)
         while True:
             try:
                 lock.acquire(timeout=0.2)
@@ -423,6 +326,7 @@ class EngineCache:
                 "files": files,
                 "sha256": _sha256_file(target),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "what": what,  # for people: 'dreamdeck engines' lists it
             }
             mpath = tmp / MANIFEST
             with open(mpath, "w") as f:

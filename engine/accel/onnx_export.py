@@ -239,7 +239,7 @@ def cached_export(bundle, role: str, spec: AccelSpec, autoencoder: str = "tiny",
                   progress: ProgressFn | None = None, cancel: Cancel | None = None) -> Path:
     """The ONNX file for ``role`` from the engine cache, exporting it once if needed."""
     cache = cache if cache is not None else EngineCache()
-    what = f"ONNX export of the {role.replace('_', ' ')}" + ("" if role == "unet" else f" ({autoencoder})")
+    what = f"ONNX export of {bundle.name}'s {role.replace('_', ' ')}" + ("" if role == "unet" else f" ({autoencoder})")
     module = bundle.unet if role == "unet" else autoencoder_module(bundle, autoencoder)
     if module is None:
         raise AccelBuildError(f"{what}: the model has no {autoencoder} autoencoder")

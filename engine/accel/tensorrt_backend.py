@@ -197,7 +197,7 @@ class _TensorRTBase(Backend):
             onnx_path = cached_export(bundle, role, export_spec, ae, cache, span(0.0, 0.2), cancel)
             onnx_key = cache_key(export_key_parts(bundle, role, export_spec, ae))
             parts = engine_key_parts(self.flavour, bundle, role, spec, ae, onnx_key)
-            what = "UNet" if role == "unet" else f"{role.replace('_', ' ')} ({ae})"
+            what = f"{bundle.name}'s " + ("UNet" if role == "unet" else f"{role.replace('_', ' ')} ({ae})")
             paths[(role, ae)] = build_engine_cached(
                 cache, cache_key(parts), self.flavour, onnx_path, _batch(spec, role), (spec.size_min, spec.size_opt, spec.size_max),
                 "fp16", span(0.2, 1.0), cancel, parts=parts, what=what, workspace_bytes=self.workspace_bytes,
