@@ -3,7 +3,6 @@
 import shutil
 import time
 
-import cv2
 
 from engine.diffusion.stream import DiffusionStream, StreamSettings
 from engine.live.pipeline import LivePipeline
@@ -12,7 +11,7 @@ from engine.sinks.preview import PreviewSink
 from engine.sinks.recorder import RecorderSink
 from engine.sources import VideoFileSource
 from live_parts import wait_until
-from video_files import write_pattern_video
+from video_files import read_video, write_pattern_video
 
 
 def _tiny_pipeline(tiny_bundle, source, fps=20):
@@ -36,13 +35,7 @@ def test_video_through_tiny_model_into_recorder(tiny_bundle, tmp_path):
     assert m["latency_ms"] is not None and m["latency_ms"] > 0
     assert m["frames_generated"] > 5 and m["pipeline_depth"] == 1
     assert m["sinks"]["recorder:out.mp4"] == "ok"
-    cap = cv2.VideoCapture(str(out))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
+    frames, _ = read_video(out)
     assert 40 <= len(frames) <= 60  # ~2.5 s at 20 fps
     assert all(f.shape == (360, 640, 3) for f in frames)
     # letterboxed square in the middle, black bars at the sides, a picture inside
