@@ -3,7 +3,6 @@
 import shutil
 import time
 
-
 from engine.diffusion.stream import DiffusionStream, StreamSettings
 from engine.live.pipeline import LivePipeline
 from engine.params import engine_store
