@@ -2,7 +2,8 @@
 
 ``ShowControl`` implements ``app.show_actions.ShowActions``; OSC, MIDI and the GUI
 hold one and call it.  It owns the tempo clock and the preset recaller (one timer
-thread, started by ``start()`` or by the first recall, joined by ``stop()``).
+thread, started by ``start()`` or by the first recall, joined by ``stop()``; with
+``timer_thread=False`` none: the owner moves fades with ``recaller.tick()``).
 """
 
 from __future__ import annotations
@@ -42,11 +43,13 @@ class ShowControl:
         presets: PresetStore | None = None,
         clock: Callable[[], float] = time.monotonic,
         tick_hz: float = 60.0,
+        timer_thread: bool = True,
     ):
         self.store = store
         self.presets = presets if presets is not None else PresetStore(params=store.params)
         self.tempo = Tempo(store, clock=clock)
-        self.recaller = PresetRecaller(store, tempo=self.tempo, clock=clock, tick_hz=tick_hz)
+        self.recaller = PresetRecaller(store, tempo=self.tempo, clock=clock, tick_hz=tick_hz,
+                                       timer_thread=timer_thread)
 
     def start(self) -> None:
         self.tempo.attach()

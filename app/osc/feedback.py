@@ -3,6 +3,14 @@
 * One ``update()`` that changed one value -> one OSC message at the parameter's address
   (in its own unit, see :func:`namespace.value_to_osc`).  One that changed several (a
   preset recall, an OSC bundle) -> ONE bundle (split only past ``max_datagram`` bytes).
+* A preset recall's crossfade writes the registry 60 times a second; a surface needs
+  far less.  Its in-between writes (source marked ``fade_step``, see
+  app/presets/recall.py ``FadeStep``) go out at most ``step_rate`` (10) times a
+  second, each bundle carrying every value changed since the last one; the writes
+  that start and end a recall, and every other change, go out at once, with any
+  held fade values in the same bundle.  So a recall is: one bundle at its start, at
+  most 10 a second while it fades, one with the final values at its end.  Held values
+  also go out with the next change of any kind, or ``flush()``.
 * Loop-safe: a change whose source is the feedback target itself is not sent back (the
   surface already shows it; echoing makes TouchOSC faders stutter).  OSC writes carry
   the sender's ``(ip, port)`` as their source.  ``echo_guard="address"`` (default)
@@ -23,6 +31,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+import time
 from typing import Any, Callable
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
@@ -48,9 +58,13 @@ def parse_target(text: str) -> tuple[str, int]:
 
 class OscFeedback:
     def __init__(self, store: ParamStore, host: str, port: int, *, echo_guard: str = "address",
-                 norm: bool = False, max_datagram: int = 8192, log_interval: float = 5.0):
+                 norm: bool = False, max_datagram: int = 8192, log_interval: float = 5.0,
+                 step_rate: float | None = 10.0, clock: Callable[[], float] = time.monotonic):
+        """``step_rate``: the most bundles a second of a fade's in-between values (None: every one)."""
         if echo_guard not in ("address", "host"):
             raise ValueError("echo_guard is 'address' or 'host'")
+        if step_rate is not None and not step_rate > 0:
+            raise ValueError(f"step_rate must be more than 0 bundles a second, or None to send every step; got {step_rate}")
         try:
             family, _, _, _, sockaddr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
         except (socket.gaierror, UnicodeError) as e:
@@ -61,6 +75,11 @@ class OscFeedback:
         self.echo_guard = echo_guard
         self.norm = norm
         self.max_datagram = max_datagram
+        self.step_interval = 0.0 if step_rate is None else 1.0 / step_rate
+        self.clock = clock
+        self._lock = threading.RLock()  # the held fade values, the time of the last send, and the order of sends
+        self._held: dict[str, Any] = {}
+        self._last_send = float("-inf")
         self._family = family
         self._sock: socket.socket | None = None
         self._unsubscribe: Callable[[], None] | None = None
@@ -82,9 +101,11 @@ class OscFeedback:
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        with self._lock:
+            self._held.clear()
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
 
     def __enter__(self) -> "OscFeedback":
         return self.start()
@@ -110,15 +131,33 @@ class OscFeedback:
         return self.echo_guard == "host" or source[1] == self.target[1]
 
     def _on_change(self, changes: dict, source: Any, version: int) -> None:
-        if self.is_echo(source):
-            self._counters.add("suppressed_echo", len(changes))
-            return
-        self.send(changes)
+        with self._lock:
+            if self.is_echo(source):
+                self._counters.add("suppressed_echo", len(changes))
+                for name in changes:  # the surface shows its own value: an older held fade value must not follow it
+                    self._held.pop(name, None)
+                return
+            self._held.update(changes)
+            if getattr(source, "fade_step", False) and self.clock() - self._last_send < self.step_interval:
+                return  # held: goes out with the next bundle
+            self._flush_locked()
+
+    def flush(self) -> None:
+        """Send the fade values held back by the step rate now (nothing when none are held)."""
+        with self._lock:
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        values, self._held = self._held, {}
+        if values:
+            self.send(values)
 
     def send_all(self) -> None:
         """Every current value (not triggers), e.g. when a surface connects."""
-        snap = self.store.snapshot()
-        self.send({n: v for n, v in snap.values.items() if self.store.spec(n).kind is not Kind.TRIGGER})
+        with self._lock:
+            self._held.clear()
+            snap = self.store.snapshot()
+            self.send({n: v for n, v in snap.values.items() if self.store.spec(n).kind is not Kind.TRIGGER})
 
     def send(self, values: dict[str, Any]) -> None:
         dgrams = []
@@ -131,6 +170,11 @@ class OscFeedback:
                 b = OscMessageBuilder(address=p.osc_address + ns.NORM)
                 b.add_arg(ns.value_to_norm(p, value))
                 dgrams.append(b.build())
+        with self._lock:
+            self._last_send = self.clock()
+            self._send_messages(dgrams)
+
+    def _send_messages(self, dgrams: list) -> None:
         if len(dgrams) == 1:
             self._sendto(dgrams[0].dgram, 1)
             return

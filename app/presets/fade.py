@@ -29,6 +29,12 @@ Rules:
     the only one showing cuts at that midpoint; an idle slot avoids that.)
 
 The end of a fade writes the exact target values (no float residue).
+
+Composition (a recall that starts while another fades, see app/presets/recall.py):
+the new plan takes over what its preset names, together with what must move with
+them (``links``: a weighted slot's identity and weight, and the idle slot a crossfade
+borrowed), and is built with ``reserved`` = what the older fades still move, so it
+never borrows a slot they are using; the older plans ``drop`` what it took.
 """
 
 from __future__ import annotations
@@ -69,6 +75,7 @@ class FadePlan:
     tracks: dict[str, Track] = field(default_factory=dict)
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (progress, switches)
     final: dict[str, Any] = field(default_factory=dict)
+    links: list[set[str]] = field(default_factory=list)  # names handed over together (see linked_targets)
 
     def values_at(self, p: float) -> dict[str, Any]:
         """Every value this plan drives, at progress ``p``; at 1 exactly the final values."""
@@ -89,12 +96,29 @@ class FadePlan:
         return names
 
     def drop(self, names: Iterable[str]) -> None:
-        """Stop driving these parameters (someone else moved them during the fade)."""
+        """Stop driving these parameters (someone else moved them, or a newer recall took them over)."""
         for n in names:
             self.tracks.pop(n, None)
             self.final.pop(n, None)
             for _, switches in self.events:
                 switches.pop(n, None)
+
+    def moving(self, current: Mapping[str, Any]) -> set[str]:
+        """The parameters this plan will still change, seen from ``current``."""
+        out = set(self.tracks) | {n for n, v in self.final.items() if current.get(n) != v}
+        for _, switches in self.events:
+            out |= {n for n, v in switches.items() if current.get(n) != v}
+        return out
+
+    def linked_targets(self, names: Iterable[str]) -> dict[str, Any]:
+        """The final values of what must be handed over together with ``names`` (and is not among them):
+        the other half of a weighted slot, the idle slot a crossfade of that slot borrowed."""
+        names = set(names)
+        out: dict[str, Any] = {}
+        for link in self.links:
+            if link & names:
+                out.update({n: self.final[n] for n in link - names if n in self.final})
+        return out
 
 
 def weighted_slots(params: Mapping[str, Param]) -> dict[str, list[tuple[str, str]]]:
@@ -109,15 +133,19 @@ def weighted_slots(params: Mapping[str, Param]) -> dict[str, list[tuple[str, str
     return {g: [(i, w) for _, i, w in sorted(slots)] for g, slots in groups.items()}
 
 
-def build_plan(current: Mapping[str, Any], target: Mapping[str, Any], params: Mapping[str, Param]) -> FadePlan:
-    """The plan that takes ``current`` to ``target`` (validated values of a subset of ``params``)."""
+def build_plan(
+    current: Mapping[str, Any], target: Mapping[str, Any], params: Mapping[str, Param], reserved: Iterable[str] = ()
+) -> FadePlan:
+    """The plan that takes ``current`` to ``target`` (validated values of a subset of ``params``).
+    A weighted slot with a name in ``reserved`` (an older fade still moves it) is never borrowed as idle."""
+    reserved = set(reserved)
     plan = FadePlan(final=dict(target))
     start: dict[str, Any] = {}
     middle: dict[str, Any] = {}
     slot_names: set[str] = set()
     for slots in weighted_slots(params).values():
         slot_names |= {n for pair in slots for n in pair}
-        _plan_slots(plan, start, middle, slots, current, target)
+        _plan_slots(plan, start, middle, slots, current, target, reserved)
     for name, value in target.items():
         if name in slot_names:
             continue
@@ -131,20 +159,21 @@ def build_plan(current: Mapping[str, Any], target: Mapping[str, Any], params: Ma
     return plan
 
 
-def _plan_slots(plan: FadePlan, start: dict, middle: dict, slots, current, target) -> None:
+def _plan_slots(plan: FadePlan, start: dict, middle: dict, slots, current, target, reserved: set[str]) -> None:
     state = []  # (identity, weight, identity now, weight now, identity after, weight after, touched)
     for ident, weight in slots:
         t0, w0 = current[ident], float(current[weight])
         t1, w1 = target.get(ident, t0), float(target.get(weight, w0))
         state.append((ident, weight, t0, w0, t1, w1, ident in target or weight in target))
     crossing = [s for s in state if s[6] and s[2] != s[4] and s[3] > 0.0 and s[5] > 0.0]
-    idle = [s for s in state if s[3] == 0.0 and s[5] == 0.0]
+    idle = [s for s in state if s[3] == 0.0 and s[5] == 0.0 and not {s[0], s[1]} & reserved]
     helper_of = {s[0]: idle.pop(0) for s in crossing if idle}
     helpers = {h[0] for h in helper_of.values()}
     for ident, weight, t0, w0, t1, w1, touched in state:
         if not touched or ident in helpers:
             continue
         plan.final[ident], plan.final[weight] = t1, w1
+        plan.links.append({ident, weight})
         if t1 == t0:
             if w0 != w1:
                 plan.tracks[weight] = Track([(0.0, w0), (1.0, w1)])
@@ -159,6 +188,7 @@ def _plan_slots(plan: FadePlan, start: dict, middle: dict, slots, current, targe
             start[h_ident] = t1
             plan.tracks[h_weight] = Track([(0.0, 0.0), (1.0, w1)])
             plan.final[h_ident], plan.final[h_weight] = h_t1, 0.0
+            plan.links[-1] |= {h_ident, h_weight}
         else:  # no idle slot: dip through 0 at the midpoint, switch there
             plan.tracks[weight] = Track([(0.0, w0), (0.5, 0.0), (1.0, w1)])
             middle[ident] = t1

@@ -1,28 +1,34 @@
 """Recall a preset with a crossfade, optionally quantised to the beat.
 
-One timer thread (``preset-recall``) drives every fade at ``tick_hz`` (60), writing
-``store.update(values, source='preset')`` once per tick, so each tick is one
-registry version and one OSC feedback bundle.  The thread sleeps while there is
-nothing to do.
+One timer thread (``preset-recall``) drives every fade at ``tick_hz`` (60): each tick
+is one ``store.update(values, source=...)``, one registry version, carrying every
+fade's values at that instant.  The thread sleeps while there is nothing to do.
+``timer_thread=False`` runs no thread: the owner calls :meth:`PresetRecaller.tick`
+(tests move a fake clock this way, deterministically).
 
 * A recall is scheduled at ``start_at``: now, or with ``preset_quantize`` 'beat' /
   'bar' the next boundary of the tempo clock minus ``latency_compensation`` ms (so
-  the change leaves the pipeline on the beat).
+  the change leaves the pipeline on the beat).  A new recall replaces a scheduled one.
 * The fade plan (app/presets/fade.py) is built when the recall starts, from the
-  values at that moment, and the fade is timed from ``start_at``: it ends
+  values on screen at that moment, and the fade is timed from ``start_at``: it ends
   ``preset_fade_time`` seconds later with the exact target values, even when the
   thread woke a little late.
-* A new recall replaces a scheduled one; a running fade continues until the new
-  one starts, which then fades on from wherever the values are (no jump).
-* Takeover: a parameter moved by anyone else (GUI, OSC, MIDI) during a fade is
-  left alone for the rest of that fade.
+* Recalls compose: one that starts while another fades takes over the parameters it
+  names (with what moves with them: a prompt/seed slot's text and weight, the idle
+  slot a crossfade borrowed) and fades them from where they are; every parameter it
+  does not name finishes the older fade, to the older targets, on the older schedule.
+* Takeover: a parameter moved by anyone else (GUI, OSC, MIDI) during a fade is left
+  alone for the rest of that fade.
+* Writes between a recall's start and its end carry a :class:`FadeStep` source (equal
+  to ``source``): feedback may coalesce them (app/osc/feedback.py).  The write that
+  starts or ends a recall carries ``source`` itself.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from engine.params.registry import ParamStore
@@ -31,13 +37,24 @@ from ..errors import one_line
 from .fade import FadePlan, build_plan
 
 
+class FadeStep(str):
+    """The source of a fade's in-between writes: equal to the recaller's source (``'preset'``),
+    marked so that feedback to a control surface may send them at a bounded rate."""
+
+    fade_step = True
+
+
 @dataclass
 class _Job:
     values: dict[str, Any]
     fade_time: float
     start_at: float
     plan: FadePlan | None = None
-    taken: set[str] = field(default_factory=set)
+
+    def progress(self, now: float) -> float:
+        if self.fade_time <= 0 or now >= self.start_at + self.fade_time:
+            return 1.0
+        return max(0.0, (now - self.start_at) / self.fade_time)
 
 
 class PresetRecaller:
@@ -47,38 +64,49 @@ class PresetRecaller:
         tempo=None,
         clock: Callable[[], float] = time.monotonic,
         tick_hz: float = 60.0,
-        source: Any = "preset",
+        source: str = "preset",
+        timer_thread: bool = True,
     ):
         """``tempo`` (app.tempo.Tempo) is needed for quantised recalls; without one they start at once.
-        ``clock`` must count seconds at the pace of real time (the thread sleeps real seconds)."""
+        With the timer thread, ``clock`` must count seconds at the pace of real time (the thread
+        sleeps real seconds); without it (``timer_thread=False``) any clock will do: call ``tick()``."""
         self.store = store
         self.tempo = tempo
         self.clock = clock
-        self.tick = 1.0 / tick_hz
+        self.tick_s = 1.0 / tick_hz
         self.source = source
+        self.timer_thread = timer_thread
         self.last_error: str | None = None
+        self._step_source = FadeStep(source)
         self._cond = threading.Condition(threading.RLock())
         self._pending: _Job | None = None
-        self._active: _Job | None = None
+        self._active: list[_Job] = []  # oldest first
+        self._next_tick = float("-inf")
         self._generation = 0  # each thread runs until the generation moves on (stop), so a restart never races an exit
         self._thread: threading.Thread | None = None
+        self._started = False
+        self._writing = threading.local()  # set while tick() writes, so our own writes are no takeover
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- life cycle ------------------------------------------------------------------
     def start(self) -> None:
         with self._cond:
-            if self._thread is not None:
+            if self._started:
                 return
+            self._started = True
             self._unsubscribe = self.store.subscribe(self._on_change)
-            self._thread = threading.Thread(target=self._run, args=(self._generation,), name="preset-recall", daemon=True)
-            self._thread.start()
+            if self.timer_thread:
+                self._thread = threading.Thread(target=self._run, args=(self._generation,), name="preset-recall",
+                                                daemon=True)
+                self._thread.start()
 
     def stop(self) -> None:
-        """Cancel any fade (values stay where they are) and join the thread."""
+        """Cancel every fade (values stay where they are) and join the thread."""
         with self._cond:
             thread, self._thread = self._thread, None
+            self._started = False
             self._generation += 1
-            self._pending = self._active = None
+            self._pending, self._active = None, []
             unsubscribe, self._unsubscribe = self._unsubscribe, None
             self._cond.notify_all()
         if unsubscribe:
@@ -105,7 +133,7 @@ class PresetRecaller:
         """Schedule a recall of ``values`` (parameter -> value; all checked first, ParamError
         on the first bad one, nothing scheduled).  Unset arguments come from the registry
         (preset_fade_time, preset_quantize, latency_compensation).  Returns the start time
-        on ``clock``.  Starts the thread if needed."""
+        on ``clock``.  Starts the recaller if needed."""
         clean = {n: self.store.spec(n).validate(v) for n, v in values.items()}
         fade = float(self.store.get("preset_fade_time") if fade_time is None else fade_time)
         if fade < 0:
@@ -121,67 +149,98 @@ class PresetRecaller:
         return start_at
 
     def apply_now(self, values: Mapping[str, Any]) -> None:
-        """Set ``values`` at once, in one update, cancelling any fade (e.g. ``live --preset`` before start)."""
+        """Set ``values`` at once, in one update, cancelling every fade (e.g. ``live --preset`` before start)."""
         self.cancel()
         self.store.update(values, source=self.source)
 
     def cancel(self) -> None:
-        """Drop the scheduled recall and stop the running fade where it is."""
+        """Drop the scheduled recall and stop every running fade where it is."""
         with self._cond:
-            self._pending = self._active = None
+            self._pending, self._active = None, []
             self._cond.notify_all()
 
     @property
     def busy(self) -> bool:
         with self._cond:
-            return self._pending is not None or self._active is not None
+            return self._pending is not None or bool(self._active)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until no recall is scheduled or fading; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._pending is None and self._active is None, timeout)
+            return self._cond.wait_for(lambda: self._pending is None and not self._active, timeout)
 
-    # -- the timer thread -------------------------------------------------------------
+    # -- moving the fades -------------------------------------------------------------
+    def tick(self, now: float | None = None) -> None:
+        """Move every fade to ``now`` (default: the clock): start the scheduled recall if it is due,
+        then write all fades' values in one update.  The timer thread calls this; without the
+        thread, the owner does (never both)."""
+        with self._cond:
+            now = self.clock() if now is None else now
+            started = self._start_due(now)
+            values: dict[str, Any] = {}
+            done = []
+            for job in self._active:
+                p = job.progress(now)
+                values.update(job.plan.values_at(p))
+                if p >= 1.0:
+                    done.append(job)
+            ends = [j.start_at + j.fade_time for j in self._active if j not in done]
+            self._next_tick = min([now + self.tick_s, *ends])
+        if values:  # written outside our lock: listeners (OSC feedback, GUI) may take their own
+            source = self.source if started or done else self._step_source
+            self._writing.active = True
+            try:
+                self.store.update(values, source=source)
+            except Exception as e:  # values were validated at recall; never let the timer die
+                self.last_error = one_line(f"{type(e).__name__}: {e}")
+            finally:
+                self._writing.active = False
+        if done:
+            with self._cond:
+                self._active = [j for j in self._active if j not in done]
+                self._cond.notify_all()
+
+    def _start_due(self, now: float) -> bool:
+        """Start the scheduled recall if due: it takes over what it names from the older fades."""
+        job = self._pending
+        if job is None or now < job.start_at:
+            return False
+        self._pending = None
+        current = self.store.snapshot().values
+        target: dict[str, Any] = {}
+        for older in self._active:
+            target.update(older.plan.linked_targets(job.values))
+        target.update(job.values)
+        reserved = set()
+        for older in self._active:
+            reserved |= older.plan.moving(current)
+        job.plan = build_plan(current, target, self.store.params, reserved=reserved - set(target))
+        taken = job.plan.names()
+        for older in self._active:
+            older.plan.drop(taken)
+        self._active = [j for j in self._active if j.plan.names()] + [job]
+        return True
+
     def _on_change(self, name: str, value: Any, source: Any) -> None:
-        if self._thread is not None and threading.get_ident() == self._thread.ident:
+        if getattr(self._writing, "active", False):
             return  # our own tick
         with self._cond:
-            job = self._active
-            if job is not None and job.plan is not None and name in job.plan.names():
-                job.plan.drop([name])
+            for job in self._active:
+                if name in job.plan.names():
+                    job.plan.drop([name])
 
     def _run(self, generation: int) -> None:
-        next_tick = float("-inf")
         while True:
             with self._cond:
                 while True:
                     if self._generation != generation:
                         return
                     now = self.clock()
-                    if self._pending is not None and now >= self._pending.start_at:
-                        self._active, self._pending = self._pending, None
-                        next_tick = now
-                    if self._active is not None and now >= next_tick:
-                        break
-                    waits = [t - now for t in (
+                    due = [t for t in (
                         self._pending.start_at if self._pending else None,
-                        next_tick if self._active else None,
+                        self._next_tick if self._active else None,
                     ) if t is not None]
-                    self._cond.wait(max(0.0, min(waits)) if waits else None)
-                job = self._active
-                if job.plan is None:
-                    job.plan = build_plan(self.store.snapshot().values, job.values, self.store.params)
-                end = job.start_at + job.fade_time
-                progress = 1.0 if job.fade_time <= 0 or now >= end else (now - job.start_at) / job.fade_time
-                values = job.plan.values_at(progress)
-                next_tick = min(now + self.tick, end)
-            if values:  # written outside our lock: listeners (OSC feedback, GUI) may take their own
-                try:
-                    self.store.update(values, source=self.source)
-                except Exception as e:  # values were validated at recall; never let the timer die
-                    self.last_error = one_line(f"{type(e).__name__}: {e}")
-            if progress >= 1.0:
-                with self._cond:
-                    if self._active is job:
-                        self._active = None
-                    self._cond.notify_all()
+                    if due and min(due) <= now:
+                        break
+                    self._cond.wait(min(due) - now if due else None)
+            self.tick(now)
