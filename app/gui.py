@@ -49,12 +49,16 @@ def default_source_spec() -> str:
     return f"camera:{cams[0]['index']}" if cams else "pattern"
 
 
-def build_console(store, generator, source_spec: str, model_name: str = "tiny", osc=None, show=None, load_options=None):
-    """Wire a :class:`ui.context.Console`: pipeline with a preview tap and a tapped source, show control."""
+def build_console(store, generator, source_spec: str, model_name: str = "tiny", osc=None, show=None, load_options=None,
+                  make_generator=None):
+    """Wire a :class:`ui.context.Console`: pipeline with a preview tap and a tapped source, show control, and the
+    model host. ``generator`` None starts the show without a model (the input shows) until ``console.model`` loads one."""
+    from engine.live.model_host import ModelHost
     from engine.live.pipeline import LivePipeline
     from engine.sinks.preview import PreviewSink
     from engine.sources import SourceError, make_source
     from ui.context import Console
+    from ui.model_panel import default_generator
 
     from .input_tap import TappedSource
     from .show_control import ShowControl
@@ -63,19 +67,25 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
         source = TappedSource(make_source(source_spec))
     except SourceError as e:
         raise UserError(str(e)) from None
-    pipeline = LivePipeline(store, generator, source)
+    pipeline = LivePipeline(store, None, source)
     preview = PreviewSink()
     pipeline.add_sink(preview)
     show = show if show is not None else ShowControl(store)
+    make_generator = make_generator or default_generator(store)
     console = Console(store=store, pipeline=pipeline, preview=preview, show=show, osc=osc, model_name=model_name,
-                      source_spec=source_spec, tap_source=TappedSource, input_tap=source,
+                      source_spec=source_spec, tap_source=TappedSource, input_tap=source, make_generator=make_generator,
                       load_options=dict(load_options or {}))
+    console.model = ModelHost(lambda g: console.pipeline.set_generator(g), make_generator, console.load_options)
+    if generator is not None:
+        console.model.adopt(model_name, generator)
 
     def stop() -> None:
+        console.model.cancel()
         if osc is not None:
             osc.stop()
         show.stop()
         console.pipeline.stop(2.0)  # the pipeline running now (a size / fps change replaces it)
+        console.model.wait(2.0)
 
     console.on_close = stop
     console.restart_output = lambda: restart_pipeline(console)
@@ -115,9 +125,16 @@ def run_gui(a) -> int:
     t0 = time.monotonic()
     from PySide6.QtWidgets import QApplication
 
+    from ui.refcount_check import problem
+
+    unsafe = problem()
+    if unsafe:
+        print(f"dreamdeck: {unsafe}", file=sys.stderr)
+        return 2
+
     from engine.diffusion.stream import DiffusionStream, StreamSettings
 
-    from .cli import build_store, load_bundle
+    from .cli import build_store, load_options
     from .osc.service import osc_from_args
 
     if a.size is None:  # a newcomer's CPU runs the random tiny model smoothly at 256, real models want 512
@@ -128,13 +145,13 @@ def run_gui(a) -> int:
     show = ShowControl(store)
     osc = osc_from_args(a, store, show) if getattr(a, "osc_port", None) != 0 else None
     source_spec = a.source or default_source_spec()
-    bundle = load_bundle(a)
-    try:
-        stream = DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
-    except ValueError as e:
-        raise UserError(str(e)) from None
-    console = build_console(store, stream, source_spec, a.model, osc=osc, show=show,
-                            load_options={"tiny_vae": not a.no_tiny_vae, "lcm_lora": not a.no_lcm_lora, "loras": a.lora})
+
+    def make_generator(bundle):  # a ValueError (settings the model cannot take) is the load's one-line failure
+        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
+
+    # no model yet: the show starts on the input at once, every surface serves, and the model loads behind them
+    console = build_console(store, None, source_spec, a.model, osc=osc, show=show, load_options=load_options(a),
+                            make_generator=make_generator)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if app is None:
@@ -146,6 +163,7 @@ def run_gui(a) -> int:
     start_console(console)
     window = MainWindow(console)
     window.show()
+    window.model_panel.load(a.model)
     shot = os.environ.get("DREAMDECK_SCREENSHOT")  # for docs: grab the window after N seconds, then quit
     if shot:
         from PySide6.QtCore import QTimer

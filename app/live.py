@@ -40,7 +40,7 @@ def add_live_arguments(p) -> None:
                     help="binaural renderer (the audio_renderer parameter; flow falls back to hrtf)")
 
 
-def status_line(m: dict, elapsed: float) -> str:
+def status_line(m: dict, elapsed: float, model: str = "") -> str:
     lat = "-" if m["latency_ms"] is None else f"{m['latency_ms']:.0f} ms"
     sinks = ", ".join(f"{k} {v.split(':')[0]}" for k, v in m["sinks"].items()) or "none"
     gpu = f" gpu {m['gpu_util_percent']:.0f}% {m['gpu_power_w']:.0f} W" if "gpu_power_w" in m else ""
@@ -50,7 +50,10 @@ def status_line(m: dict, elapsed: float) -> str:
         fb = " (fallback)" if au.get("fallback_reason") else ""
         wd += (f"  audio {au['renderer']}{fb} {au['device_status'].split(':')[0]} buffer {au['buffer_ms']:.0f} ms "
                f"xruns {au['xruns']} underruns {au['underruns']}")
-    return (f"{elapsed:5.0f}s  in {m['input_fps']:4.1f}  gen {m['generate_fps']:4.1f}  out {m['output_fps']:4.1f} fps  "
+    if m.get("source_problem"):  # named the second it happens, not after the summary
+        wd += f"  SOURCE {m['source']}: {m['source_problem']}"
+    head = f"{elapsed:5.0f}s  " + (f"{model}  " if model else "")
+    return (f"{head}in {m['input_fps']:4.1f}  gen {m['generate_fps']:4.1f}  out {m['output_fps']:4.1f} fps  "
             f"latency {lat}  dropped {m['dropped_input']}  repeated {m['repeated_output']}  skip {m['skip_rate'] * 100:.0f}%  "
             f"cpu {m['cpu_percent']:.0f}%{gpu}  sinks: {sinks}{wd}")
 
@@ -58,12 +61,13 @@ def status_line(m: dict, elapsed: float) -> str:
 def cmd_live(a) -> int:
     from engine.diffusion.stream import DiffusionStream, StreamSettings
     from engine.live.contracts import SourceError
+    from engine.live.model_host import ModelHost
     from engine.live.pipeline import LivePipeline
     from engine.params import ParamError
     from engine.sinks.recorder import RecorderSink
     from engine.sources import make_source
 
-    from .cli import build_store, load_bundle
+    from .cli import build_store, load_options
 
     if a.duration is not None and a.duration <= 0:
         raise UserError(f"--duration must be above 0 seconds; got {a.duration}")
@@ -89,10 +93,11 @@ def cmd_live(a) -> int:
         raise UserError(str(e)) from None
     sinks = []
     if a.record:
-        from engine.media.files import MediaError, check_output_folder
+        from engine.media.files import MediaError
+        from engine.sinks.recorder import check_recording_path
 
         try:
-            check_output_folder(a.record)
+            check_recording_path(a.record)  # as the writer will open it: extension and folder
         except MediaError as e:
             raise UserError(str(e)) from None
         sinks.append(RecorderSink(a.record))
@@ -103,12 +108,14 @@ def cmd_live(a) -> int:
         if problem:
             raise UserError(problem)
         sinks.append(VirtualCameraSink(backend=a.vcam_backend, device=a.vcam_device))
-    bundle = load_bundle(a)
-    stream = DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
-    pipeline = LivePipeline(store, stream, source)
+    pipeline = LivePipeline(store, None, source)  # no model yet: the input shows until it is loaded
     for s in sinks:
         pipeline.add_sink(s)
 
+    def make_generator(bundle):
+        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
+
+    model = ModelHost(pipeline.set_generator, make_generator, load_options(a))
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"live: {a.source} -> model {a.model!r} at {a.size}px -> {a.out_size} @ {a.fps} fps"
@@ -116,7 +123,15 @@ def cmd_live(a) -> int:
     t0 = time.monotonic()
     pipeline.start()
     audio = None
+    failed: str | None = None
     try:
+        # every surface serves from its first line on: the model loads behind them
+        show.start()
+        print(osc.start(), flush=True)
+        midi_status = midi.start()
+        if midi_status:
+            print(midi_status, flush=True)
+        model.load(a.model)
         if audio_in is not None:
             from engine.audio.live import AudioEngine
 
@@ -127,26 +142,39 @@ def cmd_live(a) -> int:
                 audio = None
                 raise UserError(f"audio: {e}") from None
             print(f"audio: {audio_in.label} -> {audio.snapshot()['renderer']} renderer -> {audio.device_label}", flush=True)
-        show.start()
-        print(osc.start(), flush=True)
-        midi_status = midi.start()
-        if midi_status:
-            print(midi_status, flush=True)
+        announced = 0
         while not stop.wait(1.0):
             elapsed = time.monotonic() - t0
-            print(status_line(pipeline.snapshot_metrics(), elapsed), flush=True)
+            state = model.state()
+            if state.loads > announced:
+                announced = state.loads
+                if state.error and state.running is None:
+                    failed = f"model {a.model!r}: {state.error}"
+                    break
+                print(f"model: {state.running} ready in {state.load_s:.1f} s", flush=True)
+            print(status_line(pipeline.snapshot_metrics(), elapsed, state.describe()), flush=True)
             if a.duration is not None and elapsed >= a.duration:
                 break
     finally:
+        model.cancel()
         midi.stop()
         osc.stop()
         show.stop()
         if audio is not None:
             audio.stop()
         pipeline.stop()
+        model.wait(5.0)
         signal.signal(signal.SIGINT, old)
-    m = pipeline.snapshot_metrics()
-    elapsed = time.monotonic() - t0
+    if failed:
+        raise UserError(failed)
+    return _summary(a, pipeline.snapshot_metrics(), time.monotonic() - t0)
+
+
+def _summary(a, m: dict, elapsed: float) -> int:
+    """The closing lines; non-zero when the run produced nothing it was asked for."""
+    import sys
+    from pathlib import Path
+
     lat = "-" if m["latency_ms"] is None else f"{m['latency_ms']:.0f} ms"
     print(f"summary: {m['frames_out']} frames out in {elapsed:.1f} s ({m['frames_out'] / elapsed:.1f} fps), "
           f"{m['frames_generated']} generated, latency {lat}, dropped {m['dropped_input']}, repeated {m['repeated_output']}, "
@@ -158,9 +186,19 @@ def cmd_live(a) -> int:
               + (f"; {au['fallback_reason']}" if au.get("fallback_reason") else ""))
     for f in m["faults"][-5:]:
         print(f"fault: {f}")
+    rc = 0
     if a.record:
-        print(f"recorded {a.record}")
-    return 0
+        if Path(a.record).expanduser().is_file():
+            print(f"recorded {a.record}")
+        else:
+            status = m["sinks"].get(f"recorder:{Path(a.record).name}", "")
+            print(f"dreamdeck: error: nothing was recorded to {a.record}" + (f" ({status})" if status else ""), file=sys.stderr)
+            rc = 1
+    if m["frames_in"] == 0:
+        why = m.get("source_problem") or "it opened but gave no frame"
+        print(f"dreamdeck: error: the source {a.source} never delivered a frame: {why}", file=sys.stderr)
+        rc = 1
+    return rc
 
 
 def _audio_input(a, store):

@@ -18,7 +18,8 @@ class Console:
     preview: Any  # engine.sinks.preview.PreviewSink: what the output sends
     show: Any = None  # app.show_control.ShowControl: presets (list/recall/save/rename/delete)
     osc: Any = None  # app.osc.service.OscService, or None
-    model_name: str = "tiny"
+    model_name: str = "tiny"  # the model running (or, at start-up, being loaded)
+    model: Any = None  # engine.live.model_host.ModelHost: loads models in the background, swaps them in
     source_spec: str = "pattern"
     # wraps a source so the window can show the raw input (app.input_tap.TappedSource)
     tap_source: Callable[[Any], Any] = lambda s: s

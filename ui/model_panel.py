@@ -1,20 +1,19 @@
 """The model panel: built-in tiny, recent models, a Hugging Face id or a local path.
 
-Loading runs on a worker thread with progress and cancel; the previous model
-keeps painting until the new one is ready, then ``pipeline.set_generator``
-swaps it at a frame edge.  A failure shows the loader's one-line message inline.
+Loading runs on the console's :class:`~engine.live.model_host.ModelHost` (a worker
+thread with progress and cancel); the previous model keeps painting, or the input
+shows, until the new one is ready, then it is swapped in at a frame edge.  A failure
+shows the loader's one-line message inline.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
-from engine.torch_threads import pinned
 
 RECENT_MAX = 8
 TINY_BANNER = ("Running the built-in <b>tiny</b> test model (random weights: texture, not pictures). "
@@ -23,9 +22,7 @@ TINY_BANNER = ("Running the built-in <b>tiny</b> test model (random weights: tex
 
 
 class _Signals(QObject):
-    progress = Signal(str, float)
-    done = Signal(str, object)  # name, generator
-    failed = Signal(str, str)  # name, message
+    state = Signal(object)  # engine.live.model_host.ModelState, from the loading thread
 
 
 class ModelPanel(QGroupBox):
@@ -36,14 +33,13 @@ class ModelPanel(QGroupBox):
         super().__init__("Model", parent)
         self.console = console
         self.confirm = confirm
-        self.current = console.model_name
+        self.host = console.model  # engine.live.model_host.ModelHost
+        self.current = console.model.state().running
         self.recent: list[str] = []
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
         self._sig = _Signals()
-        self._sig.progress.connect(self._on_progress)
-        self._sig.done.connect(self._on_done)
-        self._sig.failed.connect(self._on_failed)
+        self._sig.state.connect(self._on_state)
+        self._seen_loads = self.host.state().loads
+        self.host.on_change = self._sig.state.emit
 
         col = QVBoxLayout(self)
         self.running_label = QLabel()
@@ -77,7 +73,7 @@ class ModelPanel(QGroupBox):
         self.error_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
         self.error_label.hide()
         col.addWidget(self.error_label)
-        self.set_recent([console.model_name])
+        self.set_recent([console.model_name])  # what the window was asked to run (it may still be loading)
         self._show_running()
 
     # -- recent models -----------------------------------------------------------------
@@ -90,7 +86,7 @@ class ModelPanel(QGroupBox):
         text = self.name_box.currentText()
         self.name_box.clear()
         self.name_box.addItems(self.recent)
-        self.name_box.setCurrentText(text or self.current)
+        self.name_box.setCurrentText(text or self.current or "")
 
     def _remember(self, name: str) -> None:
         self.set_recent([name, *[n for n in self.recent if n != name]])
@@ -101,12 +97,13 @@ class ModelPanel(QGroupBox):
             self.name_box.setCurrentText(path)
 
     def _show_running(self) -> None:
-        self.running_label.setText(f"running: <b>{self.current}</b>")
+        self.running_label.setText(f"running: <b>{self.current}</b>" if self.current
+                                   else "no model yet: the output shows the input until one is loaded")
 
     # -- loading -----------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self.host.busy
 
     def load_clicked(self) -> None:
         name = self.name_box.currentText().strip()
@@ -116,70 +113,46 @@ class ModelPanel(QGroupBox):
             self.load(name)
 
     def load(self, name: str) -> None:
-        self._cancel = threading.Event()
         self.error_label.hide()
         self.progress.setValue(0)
         self.progress.setFormat(f"{name}: starting…")
         self.progress.show()
         self.load_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel), name="dreamdeck-model-load", daemon=True)
-        self._thread.start()
-
-    def _work(self, name: str, cancel: threading.Event) -> None:
-        from engine.diffusion.model_loader import ModelLoadError, load_model
-
-        try:
-            bundle = load_model(name, progress=lambda s, f: self._sig.progress.emit(s, f), cancel=cancel,
-                                **self.console.load_options)
-            if cancel.is_set():
-                raise ModelLoadError("cancelled")
-            make = self.console.make_generator or _default_generator(self.console.store)
-            generator = make(bundle)
-        except Exception as e:
-            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            if not isinstance(e, ModelLoadError):
-                msg = f"{type(e).__name__}: {msg}"
-            self._sig.failed.emit(name, msg)
-            return
-        self._sig.done.emit(name, generator)
+        self.host.load(name)
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self.host.cancel()
         self.progress.setFormat("cancelling…")
 
     def wait(self, timeout: float) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.host.wait(timeout)
 
-    def _on_progress(self, stage: str, fraction: float) -> None:
-        self.progress.setValue(int(max(0.0, min(1.0, fraction)) * 100))
-        self.progress.setFormat(f"{stage[:60]}  %p%")
-
-    def _finish(self) -> None:
+    def _on_state(self, state) -> None:
+        if state.loading:
+            self.progress.setValue(int(max(0.0, min(1.0, state.fraction)) * 100))
+            self.progress.setFormat(f"{state.loading}: {state.stage[:60]}  %p%")
+            return
+        if state.loads == self._seen_loads:
+            return
+        self._seen_loads = state.loads
         self.progress.hide()
         self.load_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-
-    def _on_done(self, name: str, generator) -> None:
-        self._finish()
-        if self._cancel.is_set():
+        if state.error:
+            still = f"Still running {self.current!r}." if self.current else "The output shows the input meanwhile."
+            self.error_label.setText(f"Could not load {state.attempted!r}: {state.error}. {still}")
+            self.error_label.show()
+            self.failed.emit(self.error_label.text())
             return
-        self.console.pipeline.set_generator(generator)
-        self.current = name
-        self.console.model_name = name
-        self._remember(name)
+        self.current = state.running
+        self.console.model_name = state.running
+        self._remember(state.running)
         self._show_running()
-        self.loaded.emit(name)
-
-    def _on_failed(self, name: str, message: str) -> None:
-        self._finish()
-        self.error_label.setText(f"Could not load {name!r}: {message}. Still running {self.current!r}.")
-        self.error_label.show()
-        self.failed.emit(self.error_label.text())
+        self.loaded.emit(state.running)
 
 
-def _default_generator(store):
+def default_generator(store):
     def make(bundle):
         from engine.diffusion.stream import DiffusionStream, StreamSettings
 

@@ -116,7 +116,12 @@ class LiveMetrics:
         self.generated = 0
         self.sinks: dict[str, str] = {}
         self.faults: collections.deque[Fault] = collections.deque(maxlen=fault_log_size)
+        self.faults_total = 0  # every fault logged, also those the bounded log has let go
         self.watchdog_engaged = False
+        # the source's health, set by the capture thread: None while it delivers, else what is wrong now
+        # ("cannot open ...: retrying", "no frame for 3 s"); the status line and the HUD name it at once
+        self.source_problem: str | None = None
+        self.source_name = ""
         self._cpu_t = (time.monotonic(), time.process_time())
         self._cpu_percent = 0.0
         self.gpu = GpuProbe()
@@ -152,6 +157,10 @@ class LiveMetrics:
         with self._lock:
             self.sinks[name] = status
 
+    def source_health(self, name: str, problem: str | None) -> None:
+        with self._lock:
+            self.source_name, self.source_problem = name, problem
+
     def audio_update(self, fields: dict) -> None:
         with self._lock:
             self.audio = dict(fields)
@@ -161,6 +170,7 @@ class LiveMetrics:
             if self.faults and self.faults[-1].where == where and self.faults[-1].message == message and time.time() - self.faults[-1].at < 1.0:
                 return  # the same fault again within a second: keep the log readable
             self.faults.append(Fault(time.time(), where, message))
+            self.faults_total += 1
 
     # -- reading ---------------------------------------------------------------------
     def cpu_percent(self) -> float:
@@ -196,6 +206,9 @@ class LiveMetrics:
                 "sinks": dict(self.sinks),
                 "cpu_percent": cpu,
                 "watchdog": self.watchdog_engaged,
+                "source": self.source_name,
+                "source_problem": self.source_problem,
+                "faults_total": self.faults_total,
                 "faults": [f"{time.strftime('%H:%M:%S', time.localtime(f.at))} {f.where}: {f.message}" for f in self.faults],
                 "audio": dict(self.audio),
             }

@@ -76,7 +76,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 class LivePipeline:
-    def __init__(self, store: ParamStore, generator: Generator, source: Source | None = None):
+    def __init__(self, store: ParamStore, generator: Generator | None, source: Source | None = None):
         self.store = store
         self.metrics = LiveMetrics()
         self._generator = generator
@@ -92,6 +92,7 @@ class LivePipeline:
         self._threads: list[threading.Thread] = []
         self.running = False
         self.source_retry_s = 0.5
+        self.source_stall_s = 3.0  # an open source that gives no frame this long is named and reopened
         self.sink_retry_s = 2.0
 
     # -- control ---------------------------------------------------------------------------
@@ -147,8 +148,8 @@ class LivePipeline:
             accel.on_fault = self.metrics.fault
 
     @property
-    def generator(self) -> Generator:
-        """The model stage in use, or the one waiting to be swapped in at the next frame edge."""
+    def generator(self) -> Generator | None:
+        """The model stage in use, or the one waiting to be swapped in at the next frame edge (None: none yet)."""
         with self._lock:
             return self._pending_generator or self._generator
 
@@ -200,6 +201,7 @@ class LivePipeline:
             self.metrics.fault(getattr(src, "name", "source"), f"close: {e}")
 
     def _capture_loop(self) -> None:
+        health = _SourceHealth(self.metrics, self.source_stall_s)
         opened = False
         retry_at = 0.0
         while not self._stop.is_set():
@@ -209,6 +211,7 @@ class LivePipeline:
                 if self._source is not None:
                     self._close_source(self._source)
                 self._source, opened, retry_at = pending, False, 0.0
+                health.switched(pending)
             src = self._source
             if src is None:
                 self._stop.wait(0.02)
@@ -220,25 +223,32 @@ class LivePipeline:
                 try:
                     src.open()
                     opened = True
+                    health.opened()
                 except Exception as e:
-                    self._source_failed(src, e)
+                    health.failed(self._source_failed(src, e))
                     retry_at = now() + self.source_retry_s
                     continue
             try:
                 t0 = time.perf_counter()
                 frame = src.read()
             except Exception as e:  # unplugged camera, deleted file: hold the last frame, retry
-                self._source_failed(src, e)
+                health.failed(self._source_failed(src, e))
                 self._close_source(src)
                 opened, retry_at = False, now() + self.source_retry_s
                 continue
             if frame is not None:
                 self._in.put(frame)
                 self.metrics.captured(now(), (time.perf_counter() - t0) * 1000.0)
+                health.delivered()
+            elif health.stalled():  # open, but silent: say so now and reopen it
+                self.metrics.fault(health.name, health.problem)
+                self._close_source(src)
+                opened, retry_at = False, now() + self.source_retry_s
 
-    def _source_failed(self, src: Source, e: Exception) -> None:
+    def _source_failed(self, src: Source, e: Exception) -> str:
         msg = str(e) if isinstance(e, SourceError) else f"{type(e).__name__}: {e}"
         self.metrics.fault(getattr(src, "name", "source"), msg)
+        return msg
 
     # -- generate ------------------------------------------------------------------------------
     def _generate_loop(self) -> None:
@@ -251,6 +261,9 @@ class LivePipeline:
             if swap is not None:
                 self._generator = gen = swap
                 in_flight.clear()
+            if gen is None:  # no model yet (loading): the output shows the input meanwhile
+                self._stop.wait(0.02)
+                continue
             frame, v = self._in.get(after=version, timeout=0.1)
             if frame is None:
                 continue
@@ -307,6 +320,43 @@ class LivePipeline:
                 r.offer(image, t)
             latency = (t - g.captured_at) if (fresh and g is not None and not g.skipped) else None
             self.metrics.output_frame(t, (time.perf_counter() - t0) * 1000.0, repeated=not fresh, latency_s=latency)
+
+
+class _SourceHealth:
+    """What the capture thread tells the metrics about its source, only when that changes."""
+
+    def __init__(self, metrics: LiveMetrics, stall_s: float):
+        self.metrics, self.stall_s = metrics, stall_s
+        self.name, self.problem = "", None
+        self._since = now()  # when the source was opened or last delivered
+
+    def _set(self, problem: str | None) -> None:
+        if problem != self.problem:
+            self.problem = problem
+            self.metrics.source_health(self.name, problem)
+
+    def switched(self, src) -> None:
+        self.name = getattr(src, "name", "source")
+        self.problem = ""  # forces the next _set to publish
+        self._set(None)
+        self._since = now()
+
+    def opened(self) -> None:
+        self._since = now()
+
+    def delivered(self) -> None:
+        self._since = now()
+        self._set(None)
+
+    def failed(self, message: str) -> None:
+        self._set(f"{message} (retrying)")
+
+    def stalled(self) -> bool:
+        silent = now() - self._since
+        if silent < self.stall_s:
+            return False
+        self._set(f"no frame for {silent:.0f} s (reopening)")
+        return True
 
 
 def _skips(gen) -> int:
