@@ -4,7 +4,8 @@ The file is validated with pydantic and against the registry as a whole before
 anything is replaced, so a bad file gives one line of error and the mappings in use
 stay as they were.  Writes are atomic: a temporary file in the same folder, flushed
 and fsynced, then ``os.replace``d over the old one (and the folder fsynced), so a
-crash never leaves a truncated mappings file.
+crash never leaves a truncated mappings file.  Files are read like presets (``app.json_file``):
+a regular file only (never a pipe or a device), at most 1 MB, JSON nested at most 64 levels.
 
 Format (``schema_version`` 1)::
 
@@ -29,6 +30,7 @@ from app.errors import one_line
 from engine.params.registry import ParamStore
 
 from ..atomic_file import write_atomic
+from ..json_file import JsonFileError, parse_json, read_text_file
 from .errors import MappingError, MappingFileError
 from .mapping import CCMapping, Mapping, NoteMapping, resolve
 
@@ -62,9 +64,9 @@ def _pydantic_line(err: ValidationError) -> str:
 def parse_mappings(text: str, store: ParamStore, origin: str = "mappings") -> list[CCMapping | NoteMapping]:
     """Every mapping in ``text``, checked against ``store``; MappingFileError (one line) if any is wrong."""
     try:
-        raw = json.loads(text)
-    except ValueError as e:
-        raise MappingFileError(one_line(f"{origin}: not valid JSON ({e})")) from None
+        raw = parse_json(text, origin)
+    except JsonFileError as e:
+        raise MappingFileError(one_line(e)) from None
     if not isinstance(raw, dict):
         raise MappingFileError(f"{origin}: expected a JSON object with schema_version and mappings")
     version = raw.get("schema_version")
@@ -92,13 +94,13 @@ def parse_mappings(text: str, store: ParamStore, origin: str = "mappings") -> li
 
 
 def read_mappings(path: str | os.PathLike, store: ParamStore) -> list[CCMapping | NoteMapping]:
+    """The mappings in the file at ``path``, read with the presets' limits (``app.json_file``:
+    a regular file of at most 1 MB, JSON nested at most 64 levels); MappingFileError (one line)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise MappingFileError(one_line(f"cannot read MIDI mappings {path}: {e.strerror or e}")) from None
-    except UnicodeDecodeError:
-        raise MappingFileError(f"{path}: not a UTF-8 text file") from None
+        text = read_text_file(path, f"MIDI mappings {path}", "MIDI mappings JSON file")
+    except JsonFileError as e:
+        raise MappingFileError(one_line(e)) from None
     return parse_mappings(text, store, origin=str(path))
 
 
