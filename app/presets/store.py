@@ -14,7 +14,13 @@ point leaves either the old preset or the new one, never a truncated file.
 
 A file that cannot be read (bad JSON, schema errors, unknown parameters, a newer
 schema_version) raises PresetError with one line naming the preset, its file and
-the reason; nothing is changed.
+the reason; nothing is changed.  Files are read by ``app.json_file`` (regular files
+only, at most 1 MB, nested at most 64 levels), the reader MIDI mappings use too.
+
+The folder holds at most ``MAX_PRESETS`` user presets: saving a new one beyond that is
+refused with one line (saving over an existing one still works).  The listing is cached
+until either folder's mtime moves or this store writes, so a control surface asking for
+the list many times a second costs two ``stat`` calls each.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -31,13 +39,17 @@ from engine.params.registry import Param
 
 from ..atomic_file import write_atomic
 from ..errors import one_line
+from ..json_file import MAX_FILE_BYTES, JsonFileError, read_json_file
 from ..paths import data_dir
 from .errors import PresetError
 from .names import check_name, file_name, name_of_file
 from .schema import PresetDocument, check_values, read_document
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "presets" / "looks"
-MAX_FILE_BYTES = 1_000_000
+MAX_PRESETS = 1000  # user presets in the folder; saving a new one beyond that is refused (see save)
+# A folder changed this recently may change again within its timestamp's granularity (2 s on FAT,
+# ~4 ms on ext4) without its mtime moving: its listing is not trusted from the cache until older.
+RACY_MTIME_NS = 2_000_000_000
 
 USER = "user"
 SHIPPED = "shipped"
@@ -79,10 +91,15 @@ class PresetStore:
         directory: str | os.PathLike | None = None,
         shipped_directory: str | os.PathLike | None = SHIPPED_DIR,
         params: Mapping[str, Param] | None = None,
+        max_presets: int = MAX_PRESETS,
     ):
         self.directory = Path(directory) if directory is not None else data_dir() / "presets"
         self.shipped_directory = Path(shipped_directory) if shipped_directory is not None else None
         self.params = MappingProxyType(dict(params if params is not None else default_params()))
+        self.max_presets = max_presets
+        # the listing, kept until either folder changes (its mtime) or this store writes
+        self._lock = threading.Lock()
+        self._listing: tuple[tuple, tuple[PresetInfo, ...]] | None = None
 
     # -- listing --------------------------------------------------------------------
     def _scan(self, folder: Path | None) -> dict[str, Path]:
@@ -103,12 +120,25 @@ class PresetStore:
 
     def list(self) -> list[PresetInfo]:
         """Every preset, user and shipped, sorted by name (case-insensitively); a user preset
-        replaces a shipped one of the same name."""
+        replaces a shipped one of the same name.  Cached: while neither folder changes, a
+        listing costs two ``stat`` calls (a surface may ask for it many times a second)."""
+        key = (_folder_key(self.shipped_directory), _folder_key(self.directory))
+        with self._lock:
+            if self._listing is not None and self._listing[0] == key:
+                return list(self._listing[1])
         shipped = self._scan(self.shipped_directory)
         user = self._scan(self.directory)
         infos = {n: PresetInfo(n, SHIPPED, p) for n, p in shipped.items()}
         infos.update({n: PresetInfo(n, USER, p, replaces_shipped=n in shipped) for n, p in user.items()})
-        return sorted(infos.values(), key=lambda i: (i.name.casefold(), i.name))
+        listing = tuple(sorted(infos.values(), key=lambda i: (i.name.casefold(), i.name)))
+        with self._lock:
+            self._listing = (key, listing) if _settled(key) else None
+        return list(listing)
+
+    def _changed(self) -> None:
+        """This store wrote to its folder: the next listing reads it again."""
+        with self._lock:
+            self._listing = None
 
     def names(self) -> list[str]:
         return [i.name for i in self.list()]
@@ -146,20 +176,9 @@ class PresetStore:
     def _read(self, info: PresetInfo) -> Preset:
         where = f"preset {info.name!r} ({info.path})"
         try:
-            size = info.path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise PresetError(f"{where} is {size} bytes; a preset is at most {MAX_FILE_BYTES}")
-            text = info.path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise PresetError(f"{where} is not UTF-8 text") from None
-        except OSError as e:
-            raise PresetError(f"cannot read {where}: {e.strerror or e}") from None
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise PresetError(f"{where} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-        except RecursionError:
-            raise PresetError(f"{where} is not valid JSON: nested too deeply") from None
+            raw = read_json_file(info.path, where, "preset JSON file", max_bytes=MAX_FILE_BYTES)
+        except JsonFileError as e:
+            raise PresetError(str(e)) from None
         try:
             doc = read_document(raw)
             values = check_values(doc.values, self.params)
@@ -176,11 +195,23 @@ class PresetStore:
         if len(description) > 2000:
             raise PresetError("a preset description is at most 2000 characters")
         path = self.directory / file_name(clean)
-        if not overwrite and path.exists():
+        exists = path.exists()
+        if not overwrite and exists:
             raise PresetError(f"a preset named {clean!r} already exists")
+        if not exists:
+            self._check_room(clean)
         preset = Preset(clean, MappingProxyType(checked), description, USER, path)
         self._write(path, preset)
         return preset
+
+    def _check_room(self, name: str) -> None:
+        """A new user preset must leave at most ``max_presets`` in the folder (a surface that
+        saves in a loop must not fill the disk or make every listing slow)."""
+        count = sum(1 for i in self.list() if i.origin == USER)
+        if count >= self.max_presets:
+            raise PresetError(
+                f"cannot save preset {name!r}: the presets folder {self.directory} already holds {count} presets "
+                f"(at most {self.max_presets}): delete some (dreamdeck preset delete NAME) or save over an existing one")
 
     def rename(self, old: str, new: str, overwrite: bool = False) -> Preset:
         info = self._find(old)
@@ -197,6 +228,7 @@ class PresetStore:
         if not same_file:
             with contextlib.suppress(FileNotFoundError):
                 info.path.unlink()
+        self._changed()
         return renamed
 
     def delete(self, name: str) -> PresetInfo:
@@ -207,6 +239,8 @@ class PresetStore:
             info.path.unlink()
         except OSError as e:
             raise PresetError(f"cannot delete preset {info.name!r} ({info.path}): {e.strerror or e}") from None
+        finally:
+            self._changed()
         return info
 
     def _write(self, path: Path, preset: Preset) -> None:
@@ -216,3 +250,22 @@ class PresetStore:
             write_atomic(path, text)
         except OSError as e:
             raise PresetError(f"could not save preset {preset.name!r} to {path}: {e.strerror or e}") from None
+        finally:
+            self._changed()
+
+
+def _folder_key(folder: Path | None) -> tuple | None:
+    """What identifies a folder's listing: device, inode and mtime (None when absent)."""
+    if folder is None:
+        return None
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None  # absent or unreadable: _scan says which
+    return (st.st_dev, st.st_ino, st.st_mtime_ns)
+
+
+def _settled(key: tuple) -> bool:
+    """False while a folder's mtime is too recent to prove that no later change hides behind it."""
+    now = time.time_ns()
+    return all(k is None or now - k[2] > RACY_MTIME_NS for k in key)
