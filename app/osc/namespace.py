@@ -36,10 +36,14 @@ PRESET_LIST = ROOT + "/preset/list"
 PRESET_RENAME = ROOT + "/preset/rename"
 PRESET_DELETE = ROOT + "/preset/delete"
 TEMPO_TAP = ROOT + "/tempo/tap"
+PRESET_LIST_PAGE_BYTES = 8 * 1024  # one /preset/list answer datagram at most; a longer list is paged
 ACTIONS: tuple[tuple[str, str, str], ...] = (
     (PRESET_RECALL, "string name, or int 0-based index", "Recall a preset (with preset_fade_time and preset_quantize)"),
     (PRESET_SAVE, "string name", "Save the current values as a preset"),
-    (PRESET_LIST, "none", "Answer with the preset names, one string argument each, at the same address"),
+    (PRESET_LIST, "none, or int index to start from",
+     "Answer at the same address with the preset names from that index (0 without one), one string argument each,"
+     f" in one datagram of at most {PRESET_LIST_PAGE_BYTES // 1024} KiB; when more follow, the last argument is an int:"
+     " the index to ask for next"),
     (PRESET_RENAME, "string old name, string new name", "Rename a user preset"),
     (PRESET_DELETE, "string name", "Delete a user preset"),
     (TEMPO_TAP, "1 fires (0 is ignored; no argument also fires)", "One tap of tap tempo"),

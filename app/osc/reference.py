@@ -14,7 +14,8 @@ from typing import Iterable
 from engine.params.registry import Kind, Param
 
 from . import namespace as ns
-from .server import DEFAULT_HOST, DEFAULT_PORT
+from ..presets.store import MAX_PRESETS
+from .server import DEFAULT_HOST, DEFAULT_PORT, MAX_REPLIES_PER_PACKET, MAX_REPLY_BYTES_PER_PACKET
 
 DEFAULT_OUTPUT = "docs/osc.md"
 
@@ -86,6 +87,22 @@ def render_reference(params: Iterable[Param]) -> str:
         "* Text takes a string; a single `\"?\"` is always a query.",
         "* The messages of one bundle apply together, in one frame; time tags are ignored (applied at once).",
         "* Values out of range, of the wrong type, NaN/inf or over-long strings are refused and counted, never clamped.",
+        "",
+        "## Answers",
+        "",
+        "Answers go to the asking socket (ip:port), from the port DreamDeck listens on. What one incoming packet"
+        " can draw is capped (a bundle counts as one packet): at most"
+        f" {MAX_REPLIES_PER_PACKET} answer datagrams and {MAX_REPLY_BYTES_PER_PACKET // 1024} KiB of answers."
+        " Beyond that, answers are dropped, not queued, and counted (`replies_dropped` in the OSC stats);"
+        " ask in several packets instead (UDP senders can be spoofed, so a small query must never draw a flood).",
+        "",
+        f"* `{ns.PRESET_LIST}` answers with one page of names: one datagram of at most"
+        f" {ns.PRESET_LIST_PAGE_BYTES // 1024} KiB (about 100 names of 64 characters, several hundred short ones)."
+        " If the list goes on, the page ends with an int argument, the index of the next name: send"
+        f" `{ns.PRESET_LIST} <that index>` for the next page. A page without that int is the last one;"
+        " string arguments are always names.",
+        f"* `{ns.PRESET_SAVE}` makes a new preset only while the presets folder holds fewer than {MAX_PRESETS}"
+        " (saving over an existing name still works); a refused save is counted (`action_refused`) and logged.",
         "",
         "## Feedback",
         "",

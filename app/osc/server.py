@@ -22,6 +22,14 @@ Design:
   answered to the asking socket (the sender's ip:port) from the server's socket: the
   one who asks gets the answer whether or not a feedback target is configured, and an
   answer is not feedback, so loop-safety does not apply to it.
+* Answers are bounded per incoming packet (a bundle is one packet): at most
+  :data:`MAX_REPLIES_PER_PACKET` datagrams and :data:`MAX_REPLY_BYTES_PER_PACKET` bytes.
+  UDP senders can be spoofed, so a 28-byte query must not draw kilobytes at a victim,
+  and a 65 KB bundle of queries must not keep this thread busy.  What is beyond the cap is
+  dropped (never queued) and counted (``replies_dropped``); once the cap is reached, the
+  packet's remaining queries are dropped without being looked up.  The preset list is
+  paged (``namespace.PRESET_LIST_PAGE_BYTES`` per answer) and its pages are cached until the
+  names change (the preset store caches the names until its folder changes).
 * Actions (preset recall/save/list, tempo tap) call the ShowActions object with
   ``source="osc:IP:PORT"`` -- deliberately not the sender tuple, so the values a recall
   changes ARE fed back to the peer that asked for it (it did not send those values).
@@ -43,7 +51,7 @@ from ..show_actions import ShowActionError, ShowActions
 from . import namespace as ns
 from .addresses import OscConfigError, is_loopback, normalise_ip, parse_allow
 from .counters import Counters, RateLimitedLog
-from .packets import problem
+from .packets import problem, string_list_page
 from .udp import OscUdpServer, RegistryDispatcher
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "OscConfigError", "OscServer", "is_loopback"]
@@ -53,10 +61,12 @@ log = logging.getLogger("dreamdeck.osc")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 MAX_PRESET_NAME = 200
+MAX_REPLIES_PER_PACKET = 64  # answer datagrams to one incoming packet (or bundle)
+MAX_REPLY_BYTES_PER_PACKET = 64 * 1024  # bytes of answers to one incoming packet (or bundle)
 
 ERROR_CATEGORIES = (
     "refused", "malformed", "unknown_address", ns.WRONG_TYPE, ns.NOT_FINITE, ns.OUT_OF_RANGE, ns.TOO_LONG,
-    ns.BAD_VALUE, "action_refused", "action_unavailable", "handler_errors", "reply_errors",
+    ns.BAD_VALUE, "action_refused", "action_unavailable", "handler_errors", "reply_errors", "replies_dropped",
 )
 COUNTERS = ("packets", "messages", "applied", "ignored", "queries", "actions") + ERROR_CATEGORIES
 
@@ -95,6 +105,11 @@ class OscServer:
         # per-packet state; only the receive thread touches it
         self._pending: dict[str, Any] = {}
         self._replies: list[bytes] = []
+        self._reply_bytes = 0
+        self._dropped = 0
+        # the preset list's answer pages, kept while the names stay the same
+        self._list_names: list[str] | None = None
+        self._list_pages: dict[int, bytes] = {}
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> "OscServer":
@@ -141,7 +156,8 @@ class OscServer:
     @property
     def stats(self) -> dict[str, int]:
         """Counters for the GUI and metrics: packets, messages, applied, queries, actions,
-        ignored, and one per refusal category (refused, malformed, unknown_address, ...)."""
+        ignored, and one per refusal category (refused, malformed, unknown_address, ...,
+        replies_dropped: answers beyond the per-packet cap)."""
         return self._counters.snapshot()
 
     @property
@@ -150,8 +166,8 @@ class OscServer:
         return sum(s[c] for c in ERROR_CATEGORIES)
 
     # -- receive thread ---------------------------------------------------------------
-    def _count_error(self, category: str, message: str, exc_info: bool = False) -> None:
-        self._counters.add(category)
+    def _count_error(self, category: str, message: str, exc_info: bool = False, count: int = 1) -> None:
+        self._counters.add(category, count)
         self._log.warn(category, message, exc_info=exc_info)
 
     def _admit(self, client_address) -> bool:
@@ -185,15 +201,26 @@ class OscServer:
             return []
         self._pending = {}
         self._replies = []
+        self._reply_bytes = self._dropped = 0
         for msg in messages:
             self._counters.add("messages")
+            if self._replies_full() and _is_query(msg):
+                self._dropped += 1  # the cap is reached: not even looked up
+                continue
             for handler in self._dispatcher.handlers_for_address(msg.address):
                 try:
                     handler.invoke(client_address, msg)
                 except Exception:  # a bug or a listener's error: counted, never fatal
                     self._count_error("handler_errors", f"error handling {msg.address[:80]}", exc_info=True)
         self._flush(client_address)
+        if self._dropped:
+            self._count_error("replies_dropped", self._drop_note(client_address), count=self._dropped)
         return self._replies
+
+    def _drop_note(self, client_address) -> str:
+        return (f"a packet from {client_address[0]} asked for more answers than one packet gets "
+                f"({MAX_REPLIES_PER_PACKET} datagrams, {MAX_REPLY_BYTES_PER_PACKET // 1024} KiB): "
+                f"dropped {self._dropped}; ask in smaller packets (see docs/osc.md)")
 
     def _flush(self, client_address) -> None:
         """Apply the packet's pending writes as one registry version."""
@@ -207,11 +234,37 @@ class OscServer:
         except Exception:
             self._count_error("handler_errors", "a change listener failed", exc_info=True)
 
+    def _replies_full(self) -> bool:
+        return len(self._replies) >= MAX_REPLIES_PER_PACKET or self._reply_bytes >= MAX_REPLY_BYTES_PER_PACKET
+
     def _reply(self, address: str, *args: Any) -> None:
+        if self._replies_full():
+            self._dropped += 1
+            return
         b = OscMessageBuilder(address=address)
         for a in args:
             b.add_arg(a)
-        self._replies.append(b.build().dgram)
+        self._send(b.build().dgram)
+
+    def _send(self, dgram: bytes) -> None:
+        """Queue one answer of this packet, within the packet's cap (else dropped and counted)."""
+        if self._replies_full() or self._reply_bytes + len(dgram) > MAX_REPLY_BYTES_PER_PACKET:
+            self._dropped += 1
+            return
+        self._replies.append(dgram)
+        self._reply_bytes += len(dgram)
+
+    def _preset_list_page(self, start: int) -> bytes:
+        names = self.actions.preset_names()
+        if names != self._list_names:
+            self._list_names, self._list_pages = list(names), {}
+        page = self._list_pages.get(start)
+        if page is None:
+            if len(self._list_pages) >= 256:  # any start may be asked for: keep the cache bounded
+                self._list_pages.clear()
+            page, _ = string_list_page(ns.PRESET_LIST, self._list_names, start, ns.PRESET_LIST_PAGE_BYTES)
+            self._list_pages[start] = page
+        return page
 
     def _refuse(self, e: Exception, client_address) -> None:
         if isinstance(e, ns.OscValueError):
@@ -229,6 +282,9 @@ class OscServer:
         if form in ("get", "norm_get") or (len(args) == 1 and args[0] == ns.QUERY):
             self._flush(client_address)
             self._counters.add("queries")
+            if self._replies_full():
+                self._dropped += 1
+                return
             value = self.store.get(p.name)
             if p.kind is Kind.TRIGGER:
                 value = False  # triggers are momentary: they read 0
@@ -259,8 +315,12 @@ class OscServer:
         source = f"osc:{client_address[0]}:{client_address[1]}"
         try:
             if addr == ns.PRESET_LIST:
+                start = _list_start(addr, args)
                 self._counters.add("queries")
-                self._reply(addr, *[n for n in self.actions.preset_names()][:500])
+                if self._replies_full():
+                    self._dropped += 1
+                else:
+                    self._send(self._preset_list_page(start))
                 return
             if addr == ns.TEMPO_TAP:
                 x = args[0] if len(args) == 1 else (1 if not args else None)
@@ -308,3 +368,21 @@ class OscServer:
         if len(x) > MAX_PRESET_NAME:
             raise ns.OscValueError(ns.TOO_LONG, f"{addr}: preset names are limited to {MAX_PRESET_NAME} characters")
         return x
+
+
+def _is_query(msg) -> bool:
+    """A message that only asks (a get form, a single "?", the preset list): what the reply cap drops."""
+    a = msg.address
+    return a.endswith(ns.GET) or a == ns.PRESET_LIST or (len(msg.params) == 1 and msg.params[0] == ns.QUERY)
+
+
+def _list_start(addr: str, args: tuple) -> int:
+    """The index a preset list page starts at: no argument is 0, else one whole number >= 0."""
+    if not args:
+        return 0
+    x = args[0]
+    if len(args) != 1 or type(x) not in (int, float) or (type(x) is float and not x.is_integer()):
+        raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes no argument or the int index to start from")
+    if x < 0:
+        raise ns.OscValueError(ns.OUT_OF_RANGE, f"{addr} starts from index 0 or more; got {x!r}")
+    return int(x)

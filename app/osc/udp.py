@@ -4,8 +4,9 @@
 * ``handle_error`` counts instead of printing a traceback per bad packet;
 * the request handler sends pre-built answers and counts send errors;
 * the dispatcher (``strict_timing=False``) finds plain addresses with one dict lookup,
-  serves only short OSC wildcard patterns, and hands whole packets to the server so
-  parse errors are counted (python-osc's own packet loop swallows them).
+  serves only short OSC wildcard patterns (and remembers what each matched: the address
+  map is frozen), and hands whole packets to the server so parse errors are counted
+  (python-osc's own packet loop swallows them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ RECEIVE_BUFFER = 1 << 20  # bytes asked of the kernel (it caps at net.core.rmem_
 _PATTERN_CHARS = frozenset("*?[]{}")
 MAX_PATTERN_LENGTH = 128
 MAX_PATTERN_WILDCARDS = 3
+PATTERN_CACHE_SIZE = 1024  # wildcard patterns whose matches are remembered (a bundle may repeat one thousands of times)
 
 
 class OscRequest(socketserver.BaseRequestHandler):
@@ -74,6 +76,7 @@ class RegistryDispatcher(Dispatcher):
         super().__init__(strict_timing=False)
         self.owner = owner
         self._exact: dict[str, list] = {}
+        self._patterns: dict[str, list] = {}
 
     def freeze(self) -> None:
         self._exact = {addr: list(handlers) for addr, handlers in self._map.items()}
@@ -84,7 +87,12 @@ class RegistryDispatcher(Dispatcher):
             return handlers
         if _PATTERN_CHARS.isdisjoint(address_pattern) or not _simple_pattern(address_pattern):
             return [self._default_handler] if self._default_handler else []
-        matched = [h for h in super().handlers_for_address(address_pattern)]  # OSC wildcards
+        matched = self._patterns.get(address_pattern)
+        if matched is None:
+            matched = [h for h in super().handlers_for_address(address_pattern)]  # OSC wildcards
+            if len(self._patterns) >= PATTERN_CACHE_SIZE:
+                self._patterns.clear()
+            self._patterns[address_pattern] = matched
         return matched or ([self._default_handler] if self._default_handler else [])
 
     def call_handlers_for_packet(self, data: bytes, client_address) -> list[bytes]:
