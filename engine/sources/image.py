@@ -1,13 +1,53 @@
-"""A still image repeated at a steady frame rate."""
+"""A still image repeated at a steady frame rate.
+
+Its size is read from the file's header before anything is decoded: a small file can
+claim a huge picture (a 109 KB PNG of 30000x30000 decodes to 2.7 GB), so an image of more
+than :data:`MAX_IMAGE_PIXELS` is refused with one line, never decoded.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
+
+from PIL import Image
 
 from engine.live.contracts import Frame, SourceError
 from engine.media.files import MediaError, read_image
 from engine.sources.base import BaseSource, FramePacer, check_fps
+
+MAX_IMAGE_PIXELS = 50_000_000  # 50 megapixels (150 MB as RGB); 8K UHD is 33 megapixels
+FORMATS = "PNG, JPEG, BMP, WebP, TIFF"
+
+
+def image_size_problem(path: str | os.PathLike, max_pixels: int | None = None) -> str | None:
+    """Why the image at ``path`` is not taken, from its header alone (nothing is decoded):
+    more than ``max_pixels`` (default :data:`MAX_IMAGE_PIXELS`), or not an image Pillow can
+    size; None when it may be decoded."""
+    path = Path(path)
+    max_pixels = MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                width, height = im.size
+        pixels = f"{width}x{height} ({width * height / 1e6:.1f} megapixels)"
+    except Image.DecompressionBombError as e:  # Pillow's own limit (far above ours) refused it first
+        found = re.search(r"\((\d+) pixels\)", str(e))
+        width = height = None
+        pixels = f"{int(found.group(1)) / 1e6:.1f} megapixels" if found else "far too many pixels"
+    except OSError as e:
+        if e.errno is not None:  # the file itself could not be read (permissions, I/O)
+            return f"cannot read image {path}: {e.strerror or e} (check the path and its permissions)"
+        return f"cannot read image {path}: the file is damaged or not an image ({FORMATS})"  # Pillow's refusals
+    except (ValueError, SyntaxError, EOFError):
+        return f"cannot read image {path}: the file is damaged or not an image ({FORMATS})"
+    if width is not None and width * height <= max_pixels:
+        return None
+    return (f"image {path} is {pixels}; the image source takes at most {max_pixels / 1e6:g} megapixels: "
+            "scale it down (e.g. to 3840x2160) and try again")
 
 
 class ImageSource(BaseSource):
@@ -31,7 +71,7 @@ class ImageSource(BaseSource):
             return f"image file not found: {self.path} (check the path)"
         if not self.path.is_file():
             return f"not a file: {self.path}"
-        return None
+        return image_size_problem(self.path)
 
     def open(self) -> None:
         with self._lock:
