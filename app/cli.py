@@ -107,8 +107,16 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
             sys.stderr.write(f"\r  [{fraction * 100:3.0f}%] {stage}"[:110].ljust(110))
             sys.stderr.flush()
 
+    def warn(warning) -> None:  # an optional extra skipped (offline, not cached): one line, and the flag that silences it
+        if live:  # the warning takes the progress line's place; the next stage starts a new one
+            sys.stderr.write("\r" + " " * 110 + "\r")
+        flag = {"tiny_vae": "--no-tiny-vae", "lcm_lora": "--no-lcm-lora"}.get(warning.option)
+        hint = f", or pass {flag} to silence this" if flag else ""
+        print(f"dreamdeck: warning: {warning.text}{hint}", file=sys.stderr, flush=True)
+
     try:
-        bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora, progress=progress)
+        bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora,
+                            progress=progress, warn=warn)
     except ModelLoadError as e:
         if live:  # the error replaces the progress line
             sys.stderr.write("\r" + " " * 110 + "\r")
@@ -120,7 +128,15 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
 
 def load_stream(a: argparse.Namespace, quiet: bool = False):
     from engine.diffusion.stream import DiffusionStream
+    from engine.params.catalog import engine_store
+    from engine.params.registry import ParamError
 
+    size = engine_store().spec("size")  # the registry's one declaration of what --size takes
+    try:
+        size.validate(a.size)
+    except ParamError:
+        raise UserError(f"--size takes multiples of {size.multiple_of} from {size.minimum:g} to {size.maximum:g} "
+                        f"{size.unit}; got {a.size}".rstrip()) from None
     settings = settings_from_args(a)  # checked before the (slow) model load
     bundle = load_bundle(a, quiet)
     try:
@@ -133,7 +149,7 @@ def load_stream(a: argparse.Namespace, quiet: bool = False):
 def cmd_render(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from engine.media.files import MediaError, check_output_folder, probe
+    from engine.media.files import MediaError, check_output_folder, check_video_output, probe
     from engine.render import check_output_kind, render_file
 
     try:
@@ -145,7 +161,10 @@ def cmd_render(a: argparse.Namespace) -> int:
         a.output = str(p.with_name(p.stem + "-dreamdeck" + (p.suffix if info.kind == "image" else ".mp4")))
     try:
         check_output_kind(info, a.output)
-        check_output_folder(a.output)
+        if info.kind == "video":
+            check_video_output(a.output)  # what the video writer will refuse, said before the model load
+        else:
+            check_output_folder(a.output)
     except MediaError as e:
         raise UserError(str(e)) from None
     stream = load_stream(a)
@@ -168,29 +187,30 @@ def cmd_render(a: argparse.Namespace) -> int:
 def cmd_demo(a: argparse.Namespace) -> int:
     import time
 
-    from engine.media.files import VideoWriter
-    from engine.media.test_pattern import pattern_frame
-    from engine.render import stream_frames
-
     import numpy as np
 
-    from engine.media.files import MediaError, check_output_folder
+    from engine.media.files import MediaError, VideoWriter, check_video_output
+    from engine.media.test_pattern import pattern_frame
+    from engine.render import stream_frames
 
     fps = 15
     if a.seconds <= 0:
         raise UserError(f"--seconds must be above 0; got {a.seconds}")
     try:
-        check_output_folder(a.output)
-        writer = VideoWriter(a.output, fps, (a.size * 2, a.size))
+        check_video_output(a.output)  # extension and folder, before the model load
     except MediaError as e:
         raise UserError(str(e)) from None
-    stream = load_stream(a)
+    stream = load_stream(a)  # --size and the other values are checked first: no file exists yet
     frames = [pattern_frame(i / fps, a.size, a.size) for i in range(max(1, int(a.seconds * fps)))]
     print(f"DreamDeck demo: model {a.model!r} at {a.size}px, {len(frames)} frames of the moving test pattern")
     t0 = time.perf_counter()
-    with writer as w:
-        for src, out in zip(frames, stream_frames(stream, frames)):
-            w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
+    try:
+        # the file is opened only now, and a failure inside removes its partial file
+        with VideoWriter(a.output, fps, (a.size * 2, a.size)) as w:
+            for src, out in zip(frames, stream_frames(stream, frames)):
+                w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
+    except MediaError as e:
+        raise UserError(str(e)) from None
     dt = time.perf_counter() - t0
     print(f"wrote {a.output} (input left, output right): {len(frames) / dt:.1f} frames/s on this machine")
     if a.model == "tiny":

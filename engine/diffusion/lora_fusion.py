@@ -52,7 +52,7 @@ def lcm_lora_plan(
     step(f"Getting the LCM-LoRA ({repo})", 0.35)
     folder = fetch_from_hub(
         repo, ("pytorch_lora_weights.safetensors",), what=f"The LCM-LoRA '{repo}' (needed for fast steps)",
-        fix="pass lcm_lora=False (--no-lcm-lora) to run without it",
+        fix="turn the LCM-LoRA off (--no-lcm-lora) to run without it",
         must_have=("pytorch_lora_weights.safetensors",), report=report, cancel=cancel,
     )
     return [(repo, folder / "pytorch_lora_weights.safetensors", 1.0)]

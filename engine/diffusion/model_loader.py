@@ -12,7 +12,9 @@ A model can be named four ways (see :func:`describe_source`):
 On top of the base model the loader adds what the stream needs: the tiny VAE (TAESD)
 for fast decoding, the LCM-LoRA that lets a non-distilled SD 1.5 / SDXL model draw in
 1-4 steps, and the user's LoRAs; LoRAs are fused into the weights, so they cost
-nothing per frame.
+nothing per frame.  The tiny VAE and the LCM-LoRA are optional: given a ``warn``
+callback, one that cannot be had (offline and not cached) is skipped with one
+:class:`LoadWarning` (see :mod:`engine.diffusion.model_extras`).
 
 :func:`load_model` is pure: it returns a new bundle or raises :class:`ModelLoadError`
 (one line, naming the fix) and never touches a bundle loaded before.  It reports
@@ -29,8 +31,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from engine.diffusion.lora_fusion import fuse_loras, lcm_lora_plan, lora_file
+from engine.diffusion.lora_fusion import fuse_loras, lora_file
 from engine.diffusion.model_bundle import ModelBundle
+from engine.diffusion.model_extras import TINY_VAES, LoadWarning, Warn, lcm_lora_or_none, tiny_vae_folder
 from engine.diffusion.model_sources import (
     CONFIG_PATTERNS,
     FAMILY_LABELS,
@@ -50,9 +53,8 @@ from engine.diffusion.model_sources import (
     weights_variant,
 )
 
-__all__ = ["ModelLoadError", "describe_source", "family_from_unet_config", "load_model"]
+__all__ = ["LoadWarning", "ModelLoadError", "TINY_VAES", "describe_source", "family_from_unet_config", "load_model"]
 
-TINY_VAES = {"sd15": "madebyollin/taesd", "sd21": "madebyollin/taesd", "sdxl": "madebyollin/taesdxl"}
 # The files of a diffusers pipeline repository the stream uses: configs, tokenizers and the
 # full-precision safetensors weights (no .bin, no fp16/ema variants, no safety checker).
 PIPELINE_PATTERNS = (
@@ -124,6 +126,7 @@ def load_model(
     dtype=None,
     progress: Callable[[str, float], None] | None = None,
     cancel: threading.Event | None = None,
+    warn: Warn | None = None,
 ) -> ModelBundle:
     """Load ``name`` ('tiny', a folder, a hub id or a .safetensors file) into a new bundle.
 
@@ -131,14 +134,16 @@ def load_model(
     float32 (``dtype`` may also be 'fp16', 'bf16' or 'fp32').  ``loras`` are (path or
     hub id, scale) pairs fused into the weights.  ``progress(stage, fraction)`` is called
     on the loading thread, and during downloads from huggingface_hub's worker threads
-    too: a GUI must hand it over to its own thread.
+    too: a GUI must hand it over to its own thread.  With ``warn``, a tiny VAE or
+    LCM-LoRA that cannot be had is skipped and ``warn(LoadWarning)`` called once for it
+    (on the loading thread); without, that is a ModelLoadError.
     """
     name = str(name)  # a pathlib.Path is welcome too
     step = _Progress(progress, cancel)
     device, dtype = _pick_device(device, dtype)
     try:
         with torch.no_grad():
-            return _load(name, tiny_vae, lcm_lora, loras, device, dtype, step)
+            return _load(name, tiny_vae, lcm_lora, loras, device, dtype, step, warn)
     except ModelLoadError:
         raise
     except (torch.OutOfMemoryError, MemoryError) as e:
@@ -182,7 +187,7 @@ def _pick_device(device, dtype) -> tuple[torch.device, torch.dtype]:
     return device, dtype
 
 
-def _load(name, want_tiny_vae, want_lcm_lora, loras, device, dtype, step: _Progress) -> ModelBundle:
+def _load(name, want_tiny_vae, want_lcm_lora, loras, device, dtype, step: _Progress, warn: Warn | None) -> ModelBundle:
     # Cheap checks and downloads come first, the heavy weights last: a bad LoRA path or a
     # missing LCM-LoRA is reported before minutes are spent reading a large model.
     step(f"Finding model '{name}'", 0.0)
@@ -196,21 +201,24 @@ def _load(name, want_tiny_vae, want_lcm_lora, loras, device, dtype, step: _Progr
     own_name = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
     is_turbo = "turbo" in f"{own_name} {spec.hints}".lower()
     is_lcm = "lcm" in own_name or spec.lcm_unet
-    tiny_vae_folder = None
+    tiny_vae_dir = None
     if want_tiny_vae and source != "built-in":
-        tiny_vae_folder = _fetch_tiny_vae(spec.family, step)
-    lcm_plan = []
+        tiny_vae_dir = tiny_vae_folder(spec.family, step, warn)
+    lcm_plan, lcm_warnings = [], []  # said once the UNet is known not to be LCM-distilled
     if want_lcm_lora and source != "built-in" and not (is_turbo or is_lcm):
-        lcm_plan = lcm_lora_plan(name, spec.family, step, step.span(0.35, 0.4), step.cancel)
+        lcm_plan = lcm_lora_or_none(name, spec.family, step, step.span(0.35, 0.4), step.cancel,
+                                    None if warn is None else lcm_warnings.append)
 
     parts = spec.load()
-    if tiny_vae_folder is not None:
+    if tiny_vae_dir is not None:
         from diffusers import AutoencoderTiny
 
         step("Loading the tiny VAE", 0.76)
-        parts.tiny_vae = AutoencoderTiny.from_pretrained(tiny_vae_folder, use_safetensors=True, torch_dtype=dtype)
+        parts.tiny_vae = AutoencoderTiny.from_pretrained(tiny_vae_dir, use_safetensors=True, torch_dtype=dtype)
     if getattr(parts.unet.config, "time_cond_proj_dim", None) is not None:
-        lcm_plan = []  # an LCM-distilled UNet after all (e.g. a single file without 'lcm' in its name)
+        lcm_plan, lcm_warnings = [], []  # an LCM-distilled UNet after all (e.g. a single file without 'lcm' in its name)
+    for warning in lcm_warnings:
+        warn(warning)
 
     step(f"Moving the model to {device}", 0.8)
     for module in parts.modules():
@@ -378,14 +386,3 @@ def _load_single_file(path: Path, config_dir: Path, family: str, dtype, step: _P
         scheduler_config=_lcm_scheduler_config(pipe.scheduler.config),
     )
 
-
-# -- the tiny VAE ------------------------------------------------------------------------
-
-def _fetch_tiny_vae(family: str, step: _Progress) -> Path:
-    repo = TINY_VAES[family]
-    step(f"Getting the tiny VAE ({repo})", 0.3)
-    return fetch_from_hub(
-        repo, ("config.json", "diffusion_pytorch_model.safetensors"), what=f"The tiny VAE '{repo}'",
-        fix="turn the tiny VAE off (tiny_vae=False)", must_have=("diffusion_pytorch_model.safetensors",),
-        report=step.span(0.3, 0.35), cancel=step.cancel,
-    )

@@ -43,6 +43,16 @@ class MissingWeights(ModelLoadError):
     """A diffusers folder lacks a component's weights (told apart so a hub id can say it better)."""
 
 
+class NotFetched(ModelLoadError):
+    """A Hugging Face repository could not be had; ``reason`` says why in a clause naming it
+    ("'org/name' is not in the local Hugging Face cache and offline mode is on"), for callers
+    that go on without it and say so in their own words."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = one_line(reason, limit=300)
+
+
 class Cancelled(ModelLoadError):
     def __init__(self):
         super().__init__("Model load cancelled")
@@ -175,9 +185,10 @@ def fetch_from_hub(
     except OSError:  # LocalEntryNotFoundError, IncompleteSnapshotError: not (fully) cached
         pass
     if hub_offline():
-        raise ModelLoadError(
+        raise NotFetched(
             f"{what} is not in the local Hugging Face cache and offline mode is on: connect once to download it, "
-            f"unset HF_HUB_OFFLINE, or {fix}."
+            f"unset HF_HUB_OFFLINE, or {fix}.",
+            reason=f"'{repo_id}' is not in the local Hugging Face cache and offline mode is on",
         )
     bar = download_bar_class(report or (lambda *_: None), repo_id, cancel)
     try:
@@ -187,32 +198,37 @@ def fetch_from_hub(
     except ModelLoadError:
         raise
     except GatedRepoError as e:
-        raise ModelLoadError(
+        raise NotFetched(
             f"{what} is gated on the Hugging Face hub: accept its licence on huggingface.co/{repo_id} and log in "
-            "with `hf auth login`, then try again."
+            "with `hf auth login`, then try again.",
+            reason=f"'{repo_id}' is gated on the Hugging Face hub",
         ) from e
     except RepositoryNotFoundError as e:
-        raise ModelLoadError(
+        raise NotFetched(
             f"{what} was not found on the Hugging Face hub: check the id '{repo_id}' (private repositories need "
-            f"`hf auth login`), or {fix}."
+            f"`hf auth login`), or {fix}.",
+            reason=f"'{repo_id}' was not found on the Hugging Face hub",
         ) from e
     except LocalEntryNotFoundError as e:  # the hub could not be reached, and the files are not cached
-        reason = e.__cause__ or e
-        raise ModelLoadError(
+        cause = e.__cause__ or e
+        raise NotFetched(
             f"Could not reach the Hugging Face hub to download {_mid_sentence(what)} "
-            f"({type(reason).__name__}: {one_line(reason, 100)}): check your internet connection, or {fix}."
+            f"({type(cause).__name__}: {one_line(cause, 100)}): check your internet connection, or {fix}.",
+            reason=f"the Hugging Face hub could not be reached to download '{repo_id}' ({type(cause).__name__})",
         ) from e
     except MemoryError:
         raise
     except Exception as e:  # DNS, timeouts, proxy, hub errors, disk full, ...
-        raise ModelLoadError(
+        raise NotFetched(
             f"Could not download {_mid_sentence(what)} from the Hugging Face hub "
-            f"({type(e).__name__}: {one_line(e, 120)}): check your internet connection and disk space, or {fix}."
+            f"({type(e).__name__}: {one_line(e, 120)}): check your internet connection and disk space, or {fix}.",
+            reason=f"'{repo_id}' could not be downloaded ({type(e).__name__}: {one_line(e, 80)})",
         ) from e
     if not complete(folder):
-        raise ModelLoadError(
+        raise NotFetched(
             f"{what} on the Hugging Face hub has none of the files DreamDeck needs "
-            f"({', '.join(must_have)}; only .safetensors weights are used): {fix}."
+            f"({', '.join(must_have)}; only .safetensors weights are used): {fix}.",
+            reason=f"'{repo_id}' on the Hugging Face hub has none of the files needed",
         )
     return folder
 

@@ -67,6 +67,21 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise MediaError(f"output folder is not writable: {folder}")
 
 
+def check_video_output(path: str | os.PathLike) -> None:
+    """What :class:`VideoWriter` will refuse, said before anything slow starts: the extension and the folder."""
+    ext = Path(path).suffix.lower()
+    if ext not in VIDEO_FOURCC:
+        raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
+    check_output_folder(path)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # nothing more can be done about a file we cannot remove
+        pass
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
@@ -99,11 +114,17 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
         buf.tofile(str(tmp))
         os.replace(tmp, p)
     except OSError as e:
+        _remove(tmp)  # no partial file is left behind
         raise MediaError(f"cannot write {p}: {e.strerror or e} (check the folder exists and is writable)") from None
 
 
 class VideoWriter:
-    """Writes RGB frames to a video file; the file appears under its name only when closed."""
+    """Writes RGB frames to a video file; the file appears under its name only when closed.
+
+    Until then it is written as ``NAME.part.EXT``, which is removed whenever the writer
+    fails or is closed after an error (``close(keep=False)``, or leaving a ``with`` block
+    by an exception): no failure leaves a partial file behind.
+    """
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
         self.path = Path(path)
@@ -112,12 +133,17 @@ class VideoWriter:
             raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
         if not self.path.parent.exists():
             raise MediaError(f"output folder does not exist: {self.path.parent}")
+        if size[0] <= 0 or size[1] <= 0:
+            raise MediaError(f"cannot write video {self.path}: the frame size {size[0]}x{size[1]} is empty")
         self._tmp = self.path.with_name(self.path.stem + ".part" + ext)
         self.size = size
         self._w = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[ext]), float(fps), size)
         if not self._w.isOpened():
+            self._w.release()
+            _remove(self._tmp)
             raise MediaError(f"cannot write video {self.path} (check the folder is writable and the extension is .mp4 or .avi)")
         self.frames = 0
+        self.closed = False
 
     def write(self, rgb: np.ndarray) -> None:
         if (rgb.shape[1], rgb.shape[0]) != self.size:
@@ -126,11 +152,18 @@ class VideoWriter:
         self.frames += 1
 
     def close(self, keep: bool = True) -> None:
-        self._w.release()
-        if keep:
-            os.replace(self._tmp, self.path)
-        elif self._tmp.exists():
-            self._tmp.unlink()
+        """Finish the file under its name (``keep``), or remove the partial file; a second call does nothing."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._w.release()
+            if keep:
+                os.replace(self._tmp, self.path)
+        except OSError as e:
+            raise MediaError(f"cannot write video {self.path}: {e.strerror or e} (check the folder is writable)") from None
+        finally:
+            _remove(self._tmp)  # gone already when kept
 
     def __enter__(self):
         return self
