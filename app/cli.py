@@ -91,10 +91,25 @@ def build_store(a: argparse.Namespace):
     return store
 
 
+def load_options(a: argparse.Namespace) -> dict:
+    """The model-load keyword arguments the command line asks for (engine.diffusion.model_loader.load_model)."""
+    return {"tiny_vae": not a.no_tiny_vae, "lcm_lora": not a.no_lcm_lora, "loras": a.lora}
+
+
 def settings_from_args(a: argparse.Namespace):
     from engine.diffusion.stream import StreamSettings
 
     return StreamSettings.from_values(build_store(a).snapshot().values, t_index_list=a.t_index)
+
+
+EXTRA_FLAGS = {"tiny_vae": "--no-tiny-vae", "lcm_lora": "--no-lcm-lora"}  # load_model option -> the flag that turns it off
+
+
+def print_load_warning(warning) -> None:
+    """One line on stderr for an extra a model load went on without, naming the flag that silences it."""
+    flag = EXTRA_FLAGS.get(warning.option)
+    hint = f", or pass {flag} to silence this" if flag else ""
+    print(f"dreamdeck: warning: {warning.text}{hint}", file=sys.stderr, flush=True)
 
 
 def load_bundle(a: argparse.Namespace, quiet: bool = False):
@@ -110,9 +125,7 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
     def warn(warning) -> None:  # an optional extra skipped (offline, not cached): one line, and the flag that silences it
         if live:  # the warning takes the progress line's place; the next stage starts a new one
             sys.stderr.write("\r" + " " * 110 + "\r")
-        flag = {"tiny_vae": "--no-tiny-vae", "lcm_lora": "--no-lcm-lora"}.get(warning.option)
-        hint = f", or pass {flag} to silence this" if flag else ""
-        print(f"dreamdeck: warning: {warning.text}{hint}", file=sys.stderr, flush=True)
+        print_load_warning(warning)
 
     try:
         bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora,
@@ -309,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
     from .engines import add_engines_parser
 
     add_engines_parser(sub)
+
+    from .soak import add_soak_arguments, cmd_soak
+
+    sk = sub.add_parser("soak", help="run the show for N minutes under traffic and measure memory, references, threads, files")
+    add_soak_arguments(sk)
+    sk.set_defaults(func=cmd_soak)
 
     dv = sub.add_parser("devices", help="list cameras and check screen capture and the virtual camera")
     dv.add_argument("--vcam-backend", default="auto")

@@ -53,12 +53,11 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
                   make_generator=None):
     """Wire a :class:`ui.context.Console`: pipeline with a preview tap and a tapped source, show control, and the
     model host. ``generator`` None starts the show without a model (the input shows) until ``console.model`` loads one."""
-    from engine.live.model_host import ModelHost
+    from engine.live.model_host import ModelHost, stream_generator
     from engine.live.pipeline import LivePipeline
     from engine.sinks.preview import PreviewSink
     from engine.sources import SourceError, make_source
     from ui.context import Console
-    from ui.model_panel import default_generator
 
     from .input_tap import TappedSource
     from .show_control import ShowControl
@@ -71,7 +70,7 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
     preview = PreviewSink()
     pipeline.add_sink(preview)
     show = show if show is not None else ShowControl(store)
-    make_generator = make_generator or default_generator(store)
+    make_generator = make_generator or stream_generator(store)
     console = Console(store=store, pipeline=pipeline, preview=preview, show=show, osc=osc, model_name=model_name,
                       source_spec=source_spec, tap_source=TappedSource, input_tap=source, make_generator=make_generator,
                       load_options=dict(load_options or {}))
@@ -132,7 +131,7 @@ def run_gui(a) -> int:
         print(f"dreamdeck: {unsafe}", file=sys.stderr)
         return 2
 
-    from engine.diffusion.stream import DiffusionStream, StreamSettings
+    from engine.live.model_host import stream_generator
 
     from .cli import build_store, load_options
     from .osc.service import osc_from_args
@@ -145,13 +144,9 @@ def run_gui(a) -> int:
     show = ShowControl(store)
     osc = osc_from_args(a, store, show) if getattr(a, "osc_port", None) != 0 else None
     source_spec = a.source or default_source_spec()
-
-    def make_generator(bundle):  # a ValueError (settings the model cannot take) is the load's one-line failure
-        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
-
     # no model yet: the show starts on the input at once, every surface serves, and the model loads behind them
     console = build_console(store, None, source_spec, a.model, osc=osc, show=show, load_options=load_options(a),
-                            make_generator=make_generator)
+                            make_generator=stream_generator(store, a.t_index))
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if app is None:

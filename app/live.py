@@ -59,15 +59,14 @@ def status_line(m: dict, elapsed: float, model: str = "") -> str:
 
 
 def cmd_live(a) -> int:
-    from engine.diffusion.stream import DiffusionStream, StreamSettings
     from engine.live.contracts import SourceError
-    from engine.live.model_host import ModelHost
+    from engine.live.model_host import ModelHost, stream_generator
     from engine.live.pipeline import LivePipeline
     from engine.params import ParamError
     from engine.sinks.recorder import RecorderSink
     from engine.sources import make_source
 
-    from .cli import build_store, load_options
+    from .cli import build_store, load_options, print_load_warning
 
     if a.duration is not None and a.duration <= 0:
         raise UserError(f"--duration must be above 0 seconds; got {a.duration}")
@@ -111,11 +110,7 @@ def cmd_live(a) -> int:
     pipeline = LivePipeline(store, None, source)  # no model yet: the input shows until it is loaded
     for s in sinks:
         pipeline.add_sink(s)
-
-    def make_generator(bundle):
-        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=a.t_index))
-
-    model = ModelHost(pipeline.set_generator, make_generator, load_options(a))
+    model = ModelHost(pipeline.set_generator, stream_generator(store, a.t_index), load_options(a))
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"live: {a.source} -> model {a.model!r} at {a.size}px -> {a.out_size} @ {a.fps} fps"
@@ -148,6 +143,8 @@ def cmd_live(a) -> int:
             state = model.state()
             if state.loads > announced:
                 announced = state.loads
+                for w in state.warnings:
+                    print_load_warning(w)
                 if state.error and state.running is None:
                     failed = f"model {a.model!r}: {state.error}"
                     break

@@ -145,17 +145,13 @@ class ModelPanel(QGroupBox):
             self.error_label.show()
             self.failed.emit(self.error_label.text())
             return
+        if state.warnings:  # extras the load went on without (offline): said, not fatal
+            self.error_label.setText(" ".join(f"{w.text}." for w in state.warnings))
+            self.error_label.show()
+            self.failed.emit(self.error_label.text())
         self.current = state.running
         self.console.model_name = state.running
         self._remember(state.running)
         self._show_running()
         self.loaded.emit(state.running)
 
-
-def default_generator(store):
-    def make(bundle):
-        from engine.diffusion.stream import DiffusionStream, StreamSettings
-
-        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values))
-
-    return make

@@ -27,6 +27,8 @@ class ModelState:
     fraction: float = 0.0  # 0..1 of the load
     error: str | None = None  # why the last load failed (one line), until the next load starts
     load_s: float | None = None  # how long the last successful load took
+    # optional extras the last load went on without (engine.diffusion.model_extras.LoadWarning: option, text)
+    warnings: tuple = ()
     loads: int = 0  # loads finished (ok or failed): a counter to wait on
 
     @property
@@ -82,7 +84,7 @@ class ModelHost:
         if self.busy:
             return False
         self._cancel = threading.Event()
-        self._update(loading=name, attempted=name, stage="starting", fraction=0.0, error=None)
+        self._update(loading=name, attempted=name, stage="starting", fraction=0.0, error=None, warnings=())
         self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel), name="dreamdeck-model-load",
                                         daemon=True)
         self._thread.start()
@@ -104,8 +106,9 @@ class ModelHost:
         t0 = time.monotonic()
         load = self._load or load_model
         try:
+            # a missing optional extra (tiny VAE, LCM-LoRA offline) is skipped and reported, never fatal
             bundle = load(name, progress=lambda stage, f: self._update(stage=stage, fraction=f), cancel=cancel,
-                          **self.load_options)
+                          warn=lambda w: self._update(warnings=self.state().warnings + (w,)), **self.load_options)
             if cancel.is_set():
                 raise ModelLoadError("cancelled")
             generator = self.make_generator(bundle)
@@ -121,3 +124,14 @@ class ModelHost:
         self._swap(generator)
         self._update(running=name, loading=None, stage="", fraction=1.0, load_s=time.monotonic() - t0,
                      loads=self.state().loads + 1)
+
+
+def stream_generator(store, t_index_list=None) -> Callable[[Any], Any]:
+    """bundle -> a DiffusionStream with the registry's settings now (a ValueError says what the model cannot take)."""
+
+    def make(bundle):
+        from ..diffusion.stream import DiffusionStream, StreamSettings
+
+        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=t_index_list))
+
+    return make
