@@ -30,17 +30,22 @@ class Hud(QWidget):
             self.cells[key] = lab
         row.addStretch(1)
         self._osc_prev: tuple[float, int] | None = None
+        self._shown: dict[str, str] = {}
 
     def set_audio(self, text: str, colour: str) -> None:
         """The audio engine's cell: renderer and xruns (red when the output glitched)."""
         self._set("audio", text, colour)
 
     def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
-        self.cells[key].setText(f"<span style='color:{colour}'>{text}</span>")
+        html = f"<span style='color:{colour}'>{text}</span>"
+        if self._shown.get(key) != html:  # a label re-laid out four times a second for nothing costs a repaint each
+            self._shown[key] = html
+            self.cells[key].setText(html)
 
     def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
                     osc_last: str = "") -> None:
-        self._set("input", f"IN {m['input_fps']:4.1f}/{source_fps:.0f}", rate_colour(m["input_fps"], source_fps))
+        problem = m.get("source_problem")
+        self._set("input", f"IN {m['input_fps']:4.1f}/{source_fps:.0f}", RED if problem else rate_colour(m["input_fps"], source_fps))
         self._set("generate", f"GEN {m['generate_fps']:4.1f}/{model_fps:.0f}", rate_colour(m["generate_fps"], model_fps))
         self._set("output", f"OUT {m['output_fps']:4.1f}/{out_target:.0f}fps", rate_colour(m["output_fps"], out_target))
         if m["latency_ms"] is None:
@@ -63,7 +68,9 @@ class Hud(QWidget):
             self._osc_prev = (t, n)
             self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
         faults = m.get("faults") or []
-        if m.get("watchdog"):
+        if problem:  # the source is down now: named at once, above older faults
+            self._set("faults", f"SOURCE {m.get('source', '')}: {problem}"[:110], RED)
+        elif m.get("watchdog"):
             self._set("faults", "WATCHDOG covering a stall", RED)
         elif faults:
             self._set("faults", faults[-1][:90], YELLOW)

@@ -18,6 +18,7 @@ from .binding import ParamBridge
 from .context import Console
 from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
+from .fault_log import FaultLog
 from .frame_view import FrameView
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scroll(self.audio_panel), "Audio")
         self.osc_monitor = OscMonitor(console.store, console.osc)
         self.tabs.addTab(self.osc_monitor, "OSC monitor")
+        self.fault_log = FaultLog()
+        self.fault_tab = self.tabs.addTab(self.fault_log, "Faults")
 
         right = QWidget()
         rcol = QVBoxLayout(right)
@@ -269,14 +272,21 @@ class MainWindow(QMainWindow):
         osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
         self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
         self.output_panel.update_status(m["sinks"])
+        if self.fault_log.update_from(m):
+            self.tabs.setTabText(self.fault_tab, f"Faults ({self.fault_log.total})")
         self.hud.set_audio(*self.audio_panel.refresh())
         self._show_accel(m.get("accel"))
         s = self.console.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
-        self.state_label.setText(f"&nbsp;&nbsp;model <b>{self.console.model_name}</b> &nbsp;·&nbsp; source <b>{self.console.source_spec}</b>"
-                                 f" &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
-                                 + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
+        model = self.console.model.state() if self.console.model is not None else None
+        model_text = model.describe() if model is not None else f"model {self.console.model_name}"
+        source = (f"<span style='color:#ff6b6b'>source {self.console.source_spec}: {m['source_problem']}</span>"
+                  if m.get("source_problem") else f"source <b>{self.console.source_spec}</b>")
+        text = (f"&nbsp;&nbsp;{model_text} &nbsp;·&nbsp; {source} &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
+                + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
+        if text != self.state_label.text():
+            self.state_label.setText(text)
 
     def _show_accel(self, a: dict | None) -> None:
         if not a:
