@@ -108,7 +108,12 @@ def render_reference(params: Iterable[Param]) -> str:
         "",
         "With `--osc-feedback HOST:PORT` every change, from any surface (GUI, preset recall, MIDI, another OSC peer),"
         " is sent to that target at `<address>` in the same types: one message per changed value, one bundle when"
-        " one change touched several values (a preset recall). All values are sent once at start."
+        " one change touched several values. A preset recall sends one bundle when it starts (every value it"
+        " switches, and the first step of every value it fades), then, while it crossfades, at most 10 bundles a"
+        " second, each carrying every value that moved since the previous one, and one bundle with the final values"
+        " when its fade ends (a recall with no fade time is one bundle). A recall that interrupts another is fed back"
+        " the same way: the values the first one is still fading go out in the same bundles."
+        " All values are sent once when the server starts, before the model has loaded."
         " A change is never echoed back to the peer it came from (same ip:port as the target).",
         "",
         "## Actions",
