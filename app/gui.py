@@ -124,12 +124,13 @@ def run_gui(a) -> int:
     t0 = time.monotonic()
     from PySide6.QtWidgets import QApplication
 
-    from ui.refcount_check import problem
+    from ui import qt_platform, refcount_check
 
-    unsafe = problem()
-    if unsafe:
-        print(f"dreamdeck: {unsafe}", file=sys.stderr)
-        return 2
+    for check in (qt_platform.problem, refcount_check.problem):
+        unsafe = check()
+        if unsafe:
+            print(f"dreamdeck: {unsafe}", file=sys.stderr)
+            return 2
 
     from engine.live.model_host import stream_generator
 

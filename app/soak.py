@@ -242,12 +242,13 @@ def _run_window(console, seconds: float) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from ui import qt_platform, refcount_check
     from ui.main_window import MainWindow
-    from ui.refcount_check import problem
 
-    unsafe = problem()
-    if unsafe:
-        raise UserError(unsafe)
+    for check in (qt_platform.problem, refcount_check.problem):
+        unsafe = check()
+        if unsafe:
+            raise UserError(unsafe)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(console)
     window.show()
