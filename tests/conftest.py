@@ -6,10 +6,18 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 import threading
-import time
 
 import pytest
 import torch
+from waiting import wait_for
+
+
+@pytest.fixture
+def store():
+    """A fresh parameter registry with every engine parameter at its default (the one `store` of the suite)."""
+    from engine.params.catalog import engine_store
+
+    return engine_store()
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +48,8 @@ def no_thread_left_behind():
     """Fail any test that leaves a thread running (the live engine must stop cleanly)."""
     before = set(threading.enumerate())
     yield
-    deadline = time.monotonic() + 2.0
-    while True:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith(_LIBRARY_THREADS)]
-        if not extra or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert not extra, f"threads left running: {[t.name for t in extra]}"
+
+    def extra():
+        return [t.name for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith(_LIBRARY_THREADS)]
+
+    wait_for(lambda: not extra(), timeout=5.0, what=lambda: f"threads left running: {extra()}")

@@ -18,6 +18,7 @@ import subprocess
 import time
 
 import pytest
+from waiting import wait_for
 
 from system_deps import skip_unless_required
 
@@ -28,15 +29,12 @@ DREAMDECK_CLIENT = f"dreamdeck-client-{os.getpid()}"
 _names = itertools.count()
 
 
-def _wait_for_server(name: str, proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return
-        ok = subprocess.run(["jack_lsp", "-s", name], capture_output=True, timeout=5)
-        if ok.returncode == 0:
-            return
-        time.sleep(0.05)
+def _wait_for_server(name: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Until the server answers jack_lsp, or has exited (the caller says why)."""
+    def up():
+        return proc.poll() is not None or subprocess.run(["jack_lsp", "-s", name], capture_output=True, timeout=5).returncode == 0
+
+    wait_for(up, timeout, what=f"jackd {name} to start", step=0.05)
 
 
 @pytest.fixture(scope="package")
@@ -100,13 +98,6 @@ def controller_port(jack_server):
 
 
 @pytest.fixture
-def store():
-    from engine.params.catalog import engine_store
-
-    return engine_store()
-
-
-@pytest.fixture
 def midi_options(jack_server, tmp_path):
     """MidiController keywords for the tests: the JACK API, this run's client name, mappings in tmp_path."""
     return dict(api=JACK_API, client_name=DREAMDECK_CLIENT, data_dir=tmp_path)
@@ -138,37 +129,37 @@ def midi(store, controller_port, open_midi):
     return open_midi(store, port, port_name=name)
 
 
-def _wait_connected(ctl, port, timeout: float = 10.0) -> None:
+def _wait_connected(ctl, port, timeout: float = 30.0) -> None:
     """Ping until a message gets through: JACK makes a new connection live a few cycles after
     jack_connect returns, and events sent before that are dropped.  (Pitch bend on channel 16
-    is handled and ignored by DreamDeck.)"""
+    is handled and ignored by DreamDeck.)  Then a last message that DreamDeck counts apart (an
+    unmapped note-off, counted as "received") comes after every ping: once it is handled, no
+    earlier ping is still on its way to be counted as one of a test's messages."""
     import mido
 
     ping = mido.Message("pitchwheel", channel=15, pitch=0)
-    base, sent = ctl.stats()["handled"], 0
+    base = ctl.stats()["handled"]
     deadline = time.monotonic() + timeout
     while ctl.stats()["handled"] == base:
         if time.monotonic() > deadline:
             raise AssertionError("the MIDI connection never came up")
         port.send(ping)
-        sent += 1
-        wait_until = time.monotonic() + 0.2
-        while ctl.stats()["handled"] == base and time.monotonic() < wait_until:
-            time.sleep(0.002)
-    if ctl.stats()["handled"] - base < sent:  # an earlier ping may still be on its way
-        time.sleep(0.5)
+        try:  # a ping sent before the connection was live never arrives: send another
+            wait_for(lambda: ctl.stats()["handled"] > base, timeout=0.2, step=0.002)
+        except AssertionError:
+            pass
+    received = ctl.stats()["received"]
+    port.send(mido.Message("note_off", channel=15, note=127, velocity=0))
+    wait_for(lambda: ctl.stats()["received"] > received, timeout, what="the last ping", step=0.002)
 
 
-def _send(ctl, port, *messages, timeout: float = 5.0) -> None:
+def _send(ctl, port, *messages, timeout: float = 10.0) -> None:
     """Send ``messages`` through the real port and wait until DreamDeck has handled them all."""
     before = ctl.stats()["handled"]
     for m in messages:
         port.send(m)
-    deadline = time.monotonic() + timeout
-    while ctl.stats()["handled"] < before + len(messages):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"only {ctl.stats()['handled'] - before} of {len(messages)} MIDI messages arrived")
-        time.sleep(0.002)
+    wait_for(lambda: ctl.stats()["handled"] >= before + len(messages), timeout, step=0.002,
+             what=lambda: f"{len(messages)} MIDI messages to be handled; {ctl.stats()['handled'] - before} were")
 
 
 @pytest.fixture

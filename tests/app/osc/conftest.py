@@ -6,12 +6,6 @@ import pytest
 from osc_helpers import Listener, Peer
 
 from app.osc import OscServer
-from engine.params.catalog import engine_store
-
-
-@pytest.fixture
-def store():
-    return engine_store()
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ import time
 from pathlib import Path
 
 from pythonosc.osc_packet import OscPacket
-
+from waiting import wait_for  # noqa: F401  (the suite's one wait_for, re-exported: tests import it from here)
 
 PEER = Path(__file__).with_name("osc_peer.py")
-
-
-def wait_for(cond, timeout: float = 5.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.003)
 
 
 class Peer:

@@ -1,7 +1,6 @@
 import pytest
 
 from app.presets.store import PresetStore
-from engine.params.catalog import engine_store
 
 
 @pytest.fixture(autouse=True)
@@ -9,11 +8,6 @@ def private_data_dir(tmp_path, monkeypatch):
     """No test touches the real user data folder."""
     monkeypatch.setenv("DREAMDECK_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
-
-
-@pytest.fixture
-def store():
-    return engine_store()
 
 
 @pytest.fixture

@@ -3,12 +3,6 @@
 import pytest
 
 from app.presets.fade import build_plan
-from engine.params.catalog import engine_store
-
-
-@pytest.fixture
-def store():
-    return engine_store()
 
 
 def plan_for(store, target, **current):
