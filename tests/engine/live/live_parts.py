@@ -6,6 +6,8 @@ import time
 import numpy as np
 
 from engine.live.contracts import Frame, SourceError, now
+from engine.live.pipeline import IdentityStage
+from engine.sinks.preview import PreviewSink
 
 
 class SolidSource:
@@ -56,10 +58,37 @@ class FailingSink:
         pass
 
 
-def wait_until(cond, timeout=5.0, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
+class GatedStage(IdentityStage):
+    """A model stage that inverts its frames (visibly different from the raw input) and can be
+    held mid-frame, like a model that stalls: ``hold()``, wait for ``held``, ``release()``."""
+
+    def __init__(self, size=64):
+        super().__init__(size)
+        self._gate = threading.Event()
+        self._gate.set()
+        self.held = threading.Event()  # set while a frame waits at the closed gate
+
+    def hold(self):
+        self._gate.clear()
+
+    def release(self):
+        self._gate.set()
+
+    def process(self, frames):
+        if not self._gate.is_set():
+            self.held.set()
+            self._gate.wait()
+            self.held.clear()
+        return [255 - f for f in super().process(frames)]
+
+
+class PixelLog(PreviewSink):
+    """A preview that also keeps the top-left pixel of every frame it was sent."""
+
+    def __init__(self, name="pixels"):
+        super().__init__(name)
+        self.pixels = []
+
+    def send(self, image, timestamp):
+        super().send(image, timestamp)
+        self.pixels.append(tuple(int(v) for v in image[0, 0]))

@@ -1,14 +1,17 @@
-"""The live pipeline with real threads: pacing, safety, faults and a clean stop."""
+"""The live pipeline with real threads: pacing, safety, faults and a clean stop.
 
-import time
+Every wait is on a condition (frame counters, metrics, the frames themselves), never on
+the wall clock; how fast the pipeline runs is `dreamdeck bench`'s business."""
 
 import numpy as np
 import pytest
+from live_parts import FailingSink, GatedStage, PixelLog, SolidSource
+from waiting import wait_for
 
+from engine.live.output_stage import SafetySettings, ShowSafety
 from engine.live.pipeline import IdentityStage, LivePipeline
 from engine.params import engine_store
 from engine.sinks.preview import PreviewSink
-from live_parts import FailingSink, SolidSource, wait_until
 
 
 def _pipeline(out="640x360", fps=30, **params):
@@ -17,22 +20,31 @@ def _pipeline(out="640x360", fps=30, **params):
     return store, LivePipeline(store, IdentityStage(64))
 
 
-def test_output_runs_at_its_own_rate_and_stops_fast():
-    store, p = _pipeline(fps=30)
+def test_output_keeps_going_on_the_last_frame_while_the_model_is_stalled_and_stops_cleanly():
+    store, p = _pipeline(fps=30, watchdog=False, passthrough_time=0.0)
+    stage = GatedStage()
+    p = type(p)(store, stage)
     prev = PreviewSink()
     p.add_sink(prev)
-    p.set_source(SolidSource(fps=10))  # a slow source: output still paced at 30
+    p.set_source(SolidSource(fps=10))
     p.start()
-    time.sleep(1.2)
-    m = p.snapshot_metrics()
-    t0 = time.monotonic()
-    p.stop()
-    assert time.monotonic() - t0 < 2.0
-    assert 25 <= m["output_fps"] <= 35, m
-    assert m["repeated_output"] > 10  # the last good frame is repeated while the source is slow
+    try:
+        wait_for(lambda: p.snapshot_metrics()["frames_generated"] >= 2 and prev.count > 0, what="the first generated frames")
+        stage.hold()  # the model stalls mid-frame
+        wait_for(stage.held.is_set, what="the model to stall")
+        generated, repeated, n = p.snapshot_metrics()["frames_generated"], p.snapshot_metrics()["repeated_output"], prev.count
+        wait_for(lambda: prev.count > n + 10, what="output frames while the model is stalled")
+        m = p.snapshot_metrics()
+        assert m["frames_generated"] == generated  # nothing new from the model...
+        assert m["repeated_output"] >= repeated + 10  # ...so the output repeats the last good frame
+        assert tuple(prev.latest()[0][180, 320]) == (55, 215, 215)  # the generated (inverted) picture, held
+    finally:
+        stage.release()
+        p.stop()
+    assert not p.running
     img, _ = prev.latest()
     assert img.shape == (360, 640, 3)
-    assert m["latency_ms"] is not None and m["latency_ms"] < 500
+    assert p.snapshot_metrics()["latency_ms"] is not None
 
 
 def test_blackout_passthrough_and_brightness_on_the_output_frames():
@@ -42,20 +54,20 @@ def test_blackout_passthrough_and_brightness_on_the_output_frames():
     p.set_source(SolidSource(color=(200, 100, 50)))
     p.start()
     try:
-        assert wait_until(lambda: prev.latest()[0] is not None)
+        def mean_is(rgb):
+            return lambda: abs(prev.latest()[0].reshape(-1, 3).mean(0) - rgb).max() <= 1
+
+        wait_for(lambda: prev.latest()[0] is not None, what="a first output frame")
+        wait_for(mean_is([200, 100, 50]), what="the picture")
         store.set("blackout", True)
-        time.sleep(0.2)
-        assert prev.latest()[0].max() == 0
+        wait_for(lambda: prev.latest()[0].max() == 0, what="black frames")
         store.set("blackout", False)
         store.set("brightness", 0.5)
-        time.sleep(0.2)
-        assert abs(prev.latest()[0].reshape(-1, 3).mean(0) - [100, 50, 25]).max() <= 1
+        wait_for(mean_is([100, 50, 25]), what="half brightness")
         store.update({"brightness": 1.0, "blackout_momentary": True})
-        time.sleep(0.2)
-        assert prev.latest()[0].max() == 0
+        wait_for(lambda: prev.latest()[0].max() == 0, what="black frames")
         store.set("blackout_momentary", False)
-        time.sleep(0.2)
-        assert abs(prev.latest()[0].reshape(-1, 3).mean(0) - [200, 100, 50]).max() <= 1
+        wait_for(mean_is([200, 100, 50]), what="the picture back")
     finally:
         p.stop()
 
@@ -69,12 +81,12 @@ def test_failing_sink_does_not_stop_the_others():
     p.set_source(SolidSource())
     p.start()
     try:
-        assert wait_until(lambda: good.count > 20)
+        wait_for(lambda: good.count > 20, what="frames in the good sink")
         m = p.snapshot_metrics()
         assert m["sinks"]["preview"] == "ok"
         assert m["sinks"]["failing"].startswith("failed")
         assert any("disk on fire" in f for f in m["faults"])
-        assert wait_until(lambda: bad.opens >= 2)  # retried
+        wait_for(lambda: bad.opens >= 2, what="the failing sink to be retried")
     finally:
         p.stop()
 
@@ -88,59 +100,43 @@ def test_source_failure_holds_the_last_frame_and_recovers():
     p.set_source(src)
     p.start()
     try:
-        assert wait_until(lambda: prev.count > 5)
+        wait_for(lambda: prev.count > 5, what="output frames")
         src.broken.set()
-        time.sleep(0.3)
-        n = prev.count
-        assert wait_until(lambda: prev.count > n + 5)  # output keeps going on the held frame
+        wait_for(lambda: any("unplugged" in f for f in p.snapshot_metrics()["faults"]), what="the fault in the log")
+        n, frames_in = prev.count, p.snapshot_metrics()["frames_in"]
+        wait_for(lambda: prev.count > n + 5, what="output frames on the held frame")  # output keeps going
         assert prev.latest()[0].max() > 0
-        assert any("unplugged" in f for f in p.snapshot_metrics()["faults"])
-        frames_before = p.snapshot_metrics()["frames_in"]
+        assert p.snapshot_metrics()["frames_in"] == frames_in  # nothing from the unplugged source
         src.broken.clear()
-        assert wait_until(lambda: p.snapshot_metrics()["frames_in"] > frames_before + 5)
+        wait_for(lambda: p.snapshot_metrics()["frames_in"] > frames_in + 5, what="frames from the source again")
         assert src.opened >= 2
     finally:
         p.stop()
 
 
-class StallingStage(IdentityStage):
-    def __init__(self):
-        super().__init__(64)
-        import threading
-
-        self.stall = threading.Event()
-
-    def process(self, frames):
-        while self.stall.is_set():
-            time.sleep(0.01)
-        out = super().process(frames)
-        return [255 - o for o in out]  # visibly different from the raw input
-
-
 @pytest.mark.parametrize("action", ["freeze", "passthrough"])
 def test_watchdog_engages_on_a_stall_and_releases(action):
     store, p = _pipeline(watchdog_limit=0.3, watchdog_action=action, passthrough_time=0.0, fit_mode="stretch")
-    stage = StallingStage()
+    stage = GatedStage()
     p = type(p)(store, stage)
-    prev = PreviewSink()
+    prev = PixelLog()
     p.add_sink(prev)
     p.set_source(SolidSource(color=(200, 100, 50)))
     p.start()
     try:
-        assert wait_until(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 55)
-        stage.stall.set()
-        assert wait_until(lambda: p.snapshot_metrics()["watchdog"], timeout=3)
-        time.sleep(0.2)
-        px = prev.latest()[0][0, 0]
-        if action == "passthrough":
-            assert tuple(px) == (200, 100, 50)  # raw input shown
-        else:
-            assert tuple(px) == (55, 155, 205)  # last generated frame held
-        stage.stall.clear()
-        assert wait_until(lambda: not p.snapshot_metrics()["watchdog"], timeout=3)
-        assert wait_until(lambda: tuple(prev.latest()[0][0, 0]) == (55, 155, 205))
+        wait_for(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 55, what="a generated frame")
+        stage.hold()
+        wait_for(lambda: p.snapshot_metrics()["watchdog"], what="the watchdog to engage")
+        shown = (200, 100, 50) if action == "passthrough" else (55, 155, 205)  # the raw input / the last generated frame held
+        wait_for(lambda: prev.pixels[-1] == shown, what=f"the {action} picture")
+        n = len(prev.pixels)
+        wait_for(lambda: len(prev.pixels) > n + 3, what="output frames while the watchdog is engaged")
+        assert set(prev.pixels[n:]) == {shown}, prev.pixels[n:]  # and it stays while the model is stalled
+        stage.release()
+        wait_for(lambda: not p.snapshot_metrics()["watchdog"], what="the watchdog to release")
+        wait_for(lambda: prev.pixels[-1] == (55, 155, 205), what="generated frames again")
     finally:
-        stage.stall.clear()
+        stage.release()
         p.stop()
 
 
@@ -163,43 +159,65 @@ def test_switching_source_live_keeps_the_output_running():
     p.set_source(SolidSource(color=(250, 0, 0)))
     p.start()
     try:
-        assert wait_until(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 250)
+        wait_for(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 250, what="the red source")
         n = prev.count
         p.set_source(SolidSource(color=(0, 0, 250), name="blue"))
-        assert wait_until(lambda: prev.latest()[0][0, 0, 2] == 250)
-        assert prev.count > n
-        assert p.snapshot_metrics()["output_fps"] > 20  # no gap in the output
+        wait_for(lambda: prev.latest()[0][0, 0, 2] == 250, what="the blue source")
+        assert prev.count > n  # the output went on through the switch
     finally:
         p.stop()
 
 
 def test_passthrough_crossfade_and_fade_to_black_on_the_output_frames():
-    class Invert(IdentityStage):
-        def process(self, frames):
-            return [255 - f for f in super().process(frames)]
-
+    """Live, on real threads: each change goes through mixes of both pictures, one way, to its end."""
     store = engine_store()
     store.update({"output_size": "640x360", "output_fps": 30, "fit_mode": "stretch", "passthrough_time": 0.6, "fade_time": 0.4})
-    p = LivePipeline(store, Invert(64))
-    prev = PreviewSink()
-    p.add_sink(prev)
+    p = LivePipeline(store, GatedStage(64))  # inverts: generated (55, 155, 205), raw (200, 100, 50)
+    log = PixelLog()
+    p.add_sink(log)
     p.set_source(SolidSource(color=(200, 100, 50)))
+    generated, raw = (55, 155, 205), (200, 100, 50)
+
+    def change(name, value, end, channel):
+        """Set ``name``, wait for the picture ``end``; the values ``channel`` took on the way."""
+        n = len(log.pixels)
+        store.set(name, value)
+        wait_for(lambda: log.pixels[-1] == end, what=f"{name}={value} to reach {end}, at {log.pixels[-1]}")
+        return [px[channel] for px in log.pixels[n:]]
+
     p.start()
     try:
-        px = lambda: tuple(int(v) for v in prev.latest()[0][0, 0])  # noqa: E731
-        assert wait_until(lambda: prev.latest()[0] is not None and px() == (55, 155, 205))  # generated (inverted)
-        store.set("passthrough", True)
-        time.sleep(0.3)
-        mid = px()
-        assert 60 < mid[0] < 195  # half way through the crossfade: a mix of both
-        assert wait_until(lambda: px() == (200, 100, 50), timeout=2)  # the raw input
-        store.set("passthrough", False)
-        assert wait_until(lambda: px() == (55, 155, 205), timeout=2)
-        store.set("fade_to_black", True)
-        time.sleep(0.2)
-        assert 0 < px()[2] < 205  # fading
-        assert wait_until(lambda: max(px()) == 0, timeout=2)
-        store.set("fade_to_black", False)
-        assert wait_until(lambda: px() == (55, 155, 205), timeout=2)
+        wait_for(lambda: log.pixels and log.pixels[-1] == generated, what="a generated frame")
+        way = change("passthrough", True, raw, 0)
+        assert way == sorted(way) and any(60 < v < 195 for v in way), way  # a crossfade, not a cut
+        way = change("passthrough", False, generated, 0)
+        assert way == sorted(way, reverse=True) and any(60 < v < 195 for v in way), way
+        way = change("fade_to_black", True, (0, 0, 0), 2)
+        assert way == sorted(way, reverse=True) and any(0 < v < 205 for v in way), way  # a fade, not a cut
+        way = change("fade_to_black", False, generated, 2)
+        assert way == sorted(way) and any(0 < v < 205 for v in way), way
     finally:
         p.stop()
+
+
+def test_crossfade_and_fade_to_black_take_their_set_times():
+    """The safety stage on made-up frame times: half way at half the set time, complete at the set time."""
+    safety = ShowSafety(4, 4)
+    gen, raw = np.full((4, 4, 3), (55, 155, 205), np.uint8), np.full((4, 4, 3), (200, 100, 50), np.uint8)
+    base = SafetySettings(passthrough_time=0.6, fade_time=0.4, fit_mode="stretch", watchdog=False)
+
+    def at(t, **changes):
+        s = SafetySettings(**{**base.__dict__, **changes})
+        return np.asarray(safety.compose(gen, raw, s, t, t)[0, 0], float)
+
+    def close(px, rgb):
+        return np.abs(px - rgb).max() <= 1
+
+    assert close(at(10.0), (55, 155, 205))
+    assert close(at(10.3, passthrough=True), (127.5, 127.5, 127.5))  # half way: an even mix
+    assert close(at(10.6, passthrough=True), (200, 100, 50))  # done at 0.6 s
+    assert close(at(10.9), (127.5, 127.5, 127.5))  # and back the same way
+    assert close(at(11.2), (55, 155, 205))
+    assert close(at(11.4, fade_to_black=True), (27.5, 77.5, 102.5))  # half way to black at 0.2 s of 0.4
+    assert close(at(11.6, fade_to_black=True), (0, 0, 0))
+    assert close(at(12.0), (55, 155, 205))  # 0.4 s back up
