@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
+from video_files import read_video
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,18 +16,21 @@ def dreamdeck(*args):
                           env=dict(os.environ, HF_HUB_OFFLINE="1"), timeout=120)
 
 
-def test_live_records_the_duration_at_the_output_rate(tmp_path):
+def test_live_records_at_the_output_rate_and_size(tmp_path):
+    """The recording is a video at the output rate (in its own metadata) and size, holding the show's
+    frames; how many a 3 s run makes depends on the machine's load, so it is not counted here (the
+    recorder keeping real time is tested on made-up timestamps in tests/engine/live)."""
     out = tmp_path / "live.mp4"
     r = dreamdeck("live", "--source", "pattern", "--model", "tiny", "--size", "64", "--record", str(out),
                   "--duration", "3", "--out-size", "640x360", "--fps", "20")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert any(" out " in l and "latency" in l for l in lines)  # a status line each second
-    assert lines[-1].startswith("recorded") and any(l.startswith("summary:") for l in lines)
-    cap = cv2.VideoCapture(str(out))
-    n, fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
-    assert fps == 20 and 54 <= n <= 66, (n, fps)  # about 3 s at 20 fps
-    assert (cap.get(3), cap.get(4)) == (640, 360)
+    assert lines[-1] == f"recorded {out}" and any(l.startswith("summary:") for l in lines)
+    frames, fps = read_video(out)
+    assert fps == 20 and len(frames) > 1
+    assert all(f.shape == (360, 640, 3) for f in frames)
+    assert frames[-1].std() > 5  # a picture, not a black frame
 
 
 def test_live_bad_inputs_are_one_line():

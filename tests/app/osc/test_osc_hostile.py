@@ -62,37 +62,33 @@ def test_allow_list_refuses_other_senders(store, peer):
             wait_for(lambda: srv.stats["refused"] == 2, what="two refused packets")
             assert store.get("strength") == 0.5 and store.get("blackout") is False and store.get("delta") == 1.5
             peer.send(srv.address, "/dreamdeck/strength/get")
-            assert peer.recv(timeout=0.3) is None  # no answer to a refused sender
+            wait_for(lambda: srv.stats["refused"] == 3, what="the query to be refused")
+            # no answer to a refused sender: nothing to wait for, so a short look for a datagram that must not come
+            assert peer.recv(timeout=0.3) is None
             assert srv.stats["refused"] == 3 and srv.stats["applied"] == 1
     finally:
         other.close()
 
 
-def test_fader_stream_at_1khz_applies_the_last_value_within_one_frame(store, server, peer):
-    """The engine (simulated: one snapshot read per 30 fps frame) sees the last value sent
-    at the first frame that starts one frame period after the stream stopped."""
-    period = 1 / 30
+def test_fader_stream_at_1khz_is_applied_in_order_and_ends_on_the_last_value(store, server, peer):
+    """A fader moved by another process at 1000 messages a second.  The engine (simulated: one
+    snapshot read per 30 fps frame) only ever sees values the fader passed through, in the order
+    sent, and the registry ends on the exact last value.  (How soon after the last message the
+    value lands is a latency, for `dreamdeck bench`, not a test.)"""
+    start = store.get("strength")
     peer.proc.stdin.write('{"op": "fader", "to": %s, "address": "/dreamdeck/strength", "n": 1000, "rate": 1000}\n'
                           % list(server.address).__repr__().replace("'", '"'))
     peer.proc.stdin.flush()
-    frames, done, next_frame = [], None, time.monotonic()
-    deadline = next_frame + 30
-    while True:
-        now = time.monotonic()
-        if now >= next_frame:
-            snap = store.snapshot()
-            frames.append((now, snap["strength"]))
-            next_frame += period
-            if done is not None and now >= done["t_last"] + period:
-                break
-        if done is None:
-            ready, _, _ = select.select([peer.proc.stdout], [], [], max(0.0, next_frame - time.monotonic()))
-            if ready:
-                done = peer._read(1)
-        else:
-            time.sleep(max(0.0, next_frame - time.monotonic()))
-        assert now < deadline, "the fader stream did not finish"
-    assert frames[-1][1] == done["last"], (frames[-5:], done)
-    distinct = len({v for _, v in frames})
-    assert 1 < distinct < 200, distinct  # coalesced: the engine saw a value per frame, not per message
+    seen, done = [], None
+    while done is None:  # one engine frame per 1/30 s of waiting for the peer's report
+        seen.append(store.snapshot()["strength"])
+        assert len(seen) < 30 * 120, "the fader stream did not finish"
+        ready, _, _ = select.select([peer.proc.stdout], [], [], 1 / 30)
+        if ready:
+            done = peer._read(1)
+    wait_for(lambda: store.get("strength") == done["last"], what=lambda: f"the last value {done['last']}, not {store.get('strength')}")
+    seen.append(store.get("strength"))
+    moved = seen[next((k for k, v in enumerate(seen) if v != start), len(seen)):]
+    assert moved and moved == sorted(moved), seen  # the fader only goes up: never an older value after a newer one
+    assert all(0.02 < v <= done["last"] for v in moved), seen
     assert server.errors == 0 and server.stats["applied"] >= 900, server.stats

@@ -1,7 +1,6 @@
 """ShowControl: the ShowActions surfaces call (recall by name or index, save, tap)."""
 
 import json
-import time
 
 import pytest
 
@@ -28,13 +27,13 @@ def test_recall_by_name_and_by_index(show, store):
     names = show.preset_names()
     assert names == sorted(names, key=str.casefold) and "neon-punch" in names
     show.recall_preset("neon-punch")
-    assert show.recaller.wait_idle(2.0)
+    assert show.recaller.wait_idle(10)
     assert store.get("strength") == 0.75 and store.get("prompt.2.weight") == 0.4
     show.recall_preset(names.index("camera-through"))
-    assert show.recaller.wait_idle(2.0)
+    assert show.recaller.wait_idle(10)
     assert store.get("strength") == 0.25
     show.recall_preset(str(names.index("dreamy-slow")))  # OSC may send the index as text
-    assert show.recaller.wait_idle(2.0)
+    assert show.recaller.wait_idle(10)
     assert store.get("strength") == 0.45
     with pytest.raises(ShowActionError, match="no preset number 99"):
         show.recall_preset(99)
@@ -48,7 +47,7 @@ def test_a_preset_named_like_a_number_is_found_by_name(show, store):
     store.update({"preset_fade_time": 0.0})
     show.presets.save("0", {"strength": 0.66})
     show.recall_preset("0")
-    assert show.recaller.wait_idle(2.0)
+    assert show.recaller.wait_idle(10)
     assert store.get("strength") == 0.66
 
 
@@ -68,8 +67,8 @@ def test_a_bad_preset_changes_nothing(show, store, text, expect):
     with pytest.raises(ShowActionError) as e:
         show.recall_preset("broken")
     assert expect in str(e.value) and "\n" not in str(e.value)
-    time.sleep(0.05)
-    assert store.snapshot() is before and not show.recaller.busy
+    assert not show.recaller.busy  # nothing scheduled, so nothing can change later either
+    assert store.snapshot() is before
 
 
 def test_save_captures_the_look_not_the_show_settings(show, store):
@@ -82,7 +81,7 @@ def test_save_captures_the_look_not_the_show_settings(show, store):
     assert values == captured_values(store)
     store.update({"strength": 0.9, "prompt.1.text": "dog", "preset_fade_time": 0.0})
     show.recall_preset("mine")
-    assert show.recaller.wait_idle(2.0)
+    assert show.recaller.wait_idle(10)
     assert store.get("strength") == 0.3 and store.get("prompt.1.text") == "cat"
     with pytest.raises(ShowActionError, match="may not contain"):
         show.save_preset("a/b")

@@ -6,10 +6,10 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from app.errors import UserError
 from app.presets import PresetError, PresetStore, check_name
@@ -122,11 +122,8 @@ def test_a_save_killed_between_write_and_rename_never_truncates(presets, tmp_pat
     """)
     proc = subprocess.Popen([sys.executable, "-c", code])
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert proc.poll() is None, "the saving process ended early"
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for(lambda: ready.exists() or proc.poll() is not None, timeout=30, what="the save to reach its rename")
+        assert proc.poll() is None, "the saving process ended early"
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
