@@ -12,11 +12,12 @@ these tests check the behaviour.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 import torch
+from waiting import ManualClock
 
 from engine.accel.base import AccelSpec, Accelerated, get_backend
 from engine.accel.onnxruntime_backend import LEVELS, fastest, session_options
@@ -131,53 +132,65 @@ def test_onnxruntime_workers_spin_only_during_a_run():
     assert so.intra_op_num_threads == 2
 
 
+@pytest.fixture
+def timer(monkeypatch):
+    """The clock fastest() times with, moved only by the models below: the choice is exact."""
+    import engine.accel.onnxruntime_backend as ort_backend
+
+    clock = ManualClock()
+    monkeypatch.setattr(ort_backend, "time", SimpleNamespace(perf_counter=clock))
+    return clock
+
+
 class _Slow:
-    def __init__(self, level, delay):
-        self.level, self.delay, self.calls = level, delay, 0
+    """A model whose every run takes ``delay`` seconds on ``clock``."""
+
+    def __init__(self, level, delay, clock):
+        self.level, self.delay, self.clock, self.calls = level, delay, clock, 0
 
     def __call__(self, *args):
         self.calls += 1
-        time.sleep(self.delay)
+        self.clock.advance(self.delay)
 
 
-def test_the_faster_optimisation_level_is_kept():
+def test_the_faster_optimisation_level_is_kept(timer):
     made = {}
 
     def make(level):
-        made[level] = _Slow(level, 0.004 if level == "extended" else 0.012)
+        made[level] = _Slow(level, 0.004 if level == "extended" else 0.012, timer)
         return made[level]
 
     assert fastest(make, (None,)).level == "extended"
     assert set(made) == set(LEVELS) and all(m.calls >= 7 for m in made.values())
 
 
-def test_a_model_too_slow_to_time_gets_full_optimisation_and_no_second_session():
+def test_a_model_too_slow_to_time_gets_full_optimisation_and_no_second_session(timer):
     made = {}
 
     def make(level):
-        made[level] = _Slow(level, 0.05)
+        made[level] = _Slow(level, 0.05, timer)
         return made[level]
 
     assert fastest(make, (None,), budget_s=0.01).level == "all"
     assert set(made) == {"all"} and made["all"].calls == 1  # a big model is never loaded twice
 
 
-def test_a_level_that_fails_is_dropped_not_the_back_end():
+def test_a_level_that_fails_is_dropped_not_the_back_end(timer):
     def make(level):
         if level == "extended":
             raise RuntimeError("ORT refused the graph")
-        return _Slow(level, 0.001)
+        return _Slow(level, 0.001, timer)
 
     assert fastest(make, (None,)).level == "all"
 
 
-def test_a_cancel_stops_the_timing():
+def test_a_cancel_stops_the_timing(timer):
     from engine.accel.cache import BuildCancelled, Cancel
 
     cancel = Cancel()
     cancel.set()
     with pytest.raises(BuildCancelled):
-        fastest(lambda level: _Slow(level, 0.001), (None,), cancel=cancel)
+        fastest(lambda level: _Slow(level, 0.001, timer), (None,), cancel=cancel)
 
 
 def test_onnxruntime_reports_the_level_each_graph_got(tiny_bundle):

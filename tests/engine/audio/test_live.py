@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from waiting import wait_for
 
 from engine.audio.live import AudioEngine, AudioSettings
 from engine.audio.ramps import DelayLine, GainRamp
@@ -260,15 +261,6 @@ def test_file_input_is_mono_48k_and_loops(tmp_path):
 
 
 # -- real PortAudio through PulseAudio ---------------------------------------------------------------
-def wait_until(cond, timeout, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
-
-
 def test_devices_by_name_number_and_pulse_sink(pulse):
     from engine.audio.devices import AudioDeviceError, choose_device, list_devices
 
@@ -292,19 +284,21 @@ def test_output_device_disappears_is_reported_and_reopened(pulse, tmp_path, capl
     with caplog.at_level(logging.WARNING, logger="dreamdeck.audio"):
         eng.start()
         try:
-            assert wait_until(lambda: eng.callbacks > 5, 5)
+            wait_for(lambda: eng.callbacks > 5, what="PortAudio callbacks")
             pulse.kill()  # the device vanishes
-            assert wait_until(lambda: eng.snapshot()["device_status"].startswith("lost"), 5), eng.snapshot()
-            assert wait_until(lambda: metrics.snapshot()["audio"].get("device_status", "").startswith("lost"), 2)
+            wait_for(lambda: eng.snapshot()["device_status"].startswith("lost"), what=lambda: f"lost in {eng.snapshot()}")
+            wait_for(lambda: metrics.snapshot()["audio"].get("device_status", "").startswith("lost"), what="lost in the metrics")
             assert any("lost" in f for f in metrics.snapshot()["faults"])
-            time.sleep(1.5)  # a retry or two fail while it is away
+            # a retry fails while it is away (the status then says so)
+            wait_for(lambda: eng.snapshot()["device_status"].endswith("(retrying)"), what=lambda: f"a failed retry in {eng.snapshot()}")
             render = next(t for t in threading.enumerate() if t.name == "dd-audio-render")
             assert render.is_alive()
             pulse.start()  # it comes back
-            assert wait_until(lambda: eng.snapshot()["device_status"] == "running", 5), eng.snapshot()
+            wait_for(lambda: eng.snapshot()["device_status"] == "running", what=lambda: f"running in {eng.snapshot()}")
             assert eng.reopened >= 1
             rec = pulse.record(str(tmp_path / "back.raw"))
-            time.sleep(1.0)
+            rendered = eng.snapshot()["seconds_rendered"]
+            wait_for(lambda: eng.snapshot()["seconds_rendered"] > rendered + 1.0, what="a second of sound into the recording")
             y = rec.stop()
         finally:
             eng.stop()
@@ -354,8 +348,9 @@ def test_thirty_seconds_live_through_portaudio_match_the_offline_render(pulse, t
     eng = AudioEngine(store, FileInput(str(path)), "dd_out", metrics=metrics, settings=settings)
     rec = pulse.record(str(tmp_path / "monitor.raw"))
     eng.start()
-    try:
-        time.sleep(30.0)
+    try:  # 30 s of sound through the device (as long as that takes: the device sets the pace)
+        wait_for(lambda: eng.snapshot()["seconds_rendered"] >= 30.5, timeout=120, step=0.1,
+                 what=lambda: f"30 s rendered: {eng.snapshot()}")
         snap = eng.snapshot()
     finally:
         eng.stop()
@@ -414,7 +409,7 @@ def test_input_device_to_output_device(pulse, tmp_path):
     np.tile(sine(1.0, 750.0, 0.3), 10).tofile(tmp_path / "tone.raw")
     feed = subprocess.Popen(["pacat", "--playback", "--device=dd_in", "--raw", "--format=float32le", "--rate=48000",
                              "--channels=1", "--latency-msec=20", str(tmp_path / "tone.raw")], env=dict(os.environ, **pulse.env))
-    assert wait_until(lambda: "protocol-native" in pulse.pactl("list", "short", "sink-inputs").stdout, 5)
+    wait_for(lambda: "protocol-native" in pulse.pactl("list", "short", "sink-inputs").stdout, what="pacat to play")
     pulse.settle("dd_in")
     inp = make_input("dd_in.monitor")
     assert isinstance(inp, DeviceInput)
@@ -422,7 +417,7 @@ def test_input_device_to_output_device(pulse, tmp_path):
     rec = pulse.record(str(tmp_path / "out.raw"))
     eng.start()
     try:
-        assert wait_until(lambda: eng.snapshot()["seconds_rendered"] > 1.5, 10), eng.snapshot()
+        wait_for(lambda: eng.snapshot()["seconds_rendered"] > 1.5, what=lambda: f"1.5 s rendered: {eng.snapshot()}")
     finally:
         eng.stop()
         y = rec.stop()

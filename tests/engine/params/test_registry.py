@@ -2,6 +2,7 @@ import math
 import threading
 
 import pytest
+from waiting import wait_for
 
 from engine.params import ENGINE_PARAMS, Apply, Kind, Param, ParamError, ParamStore, engine_store
 
@@ -80,20 +81,26 @@ def test_concurrent_writers_never_tear_a_snapshot():
             v = (i % 50) / 100 + 0.05
             store.update({"strength": v, "delta": v})
 
+    reads = [0]
+
     def reader():
         while not stop.is_set():
             s = store.snapshot()
+            reads[0] += 1
             if s["strength"] != s["delta"] and s.version > 0:
                 bad.append((s["strength"], s["delta"]))
 
     store.update({"strength": 0.5, "delta": 0.5})
+    start = store.version
     threads = [threading.Thread(target=writer, args=(k,)) for k in range(2)] + [threading.Thread(target=reader)]
     for t in threads:
         t.start()
-    threading.Event().wait(0.5)
-    stop.set()
-    for t in threads:
-        t.join()
+    try:  # a number of reads and writes side by side, however long that takes
+        wait_for(lambda: reads[0] >= 60_000 and store.version >= start + 60_000, timeout=60, what="reads and writes")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
     assert not bad
 
 

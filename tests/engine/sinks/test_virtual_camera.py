@@ -39,6 +39,7 @@ from fake_v4l2 import fuse_unavailable_reason, fake_v4l2loopback  # noqa: E402
 LINUX = sys.platform.startswith("linux")
 # Skipped on a machine without FUSE; in CI (DREAMDECK_REQUIRE_SYSTEM_TESTS=1) they run and fail loudly instead.
 from system_deps import REQUIRED  # noqa: E402
+from waiting import wait_for  # noqa: E402
 
 needs_fuse = pytest.mark.skipif(not LINUX or (fuse_unavailable_reason() is not None and not REQUIRED),
                                 reason=f"FUSE is not usable here: {fuse_unavailable_reason()}")
@@ -67,15 +68,6 @@ def decode_i420(frame):
 
 def mean_abs_error(a, b):
     return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
-
-
-def wait_for(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture
@@ -117,8 +109,8 @@ def test_frames_reach_the_native_v4l2loopback_backend_intact(fake_loopback):
     frame_bytes = w * h * 3 // 2
     writes = [e for e in fake_loopback.writes() if e["fh"] == fh]
     assert [(e["offset"], e["size"]) for e in writes] == [(i * frame_bytes, frame_bytes) for i in range(len(sent))]
-    assert wait_for(lambda: any(e["event"] == "release" and e["fh"] == fh for e in fake_loopback.events())), \
-        "close() did not release the device"
+    wait_for(lambda: any(e["event"] == "release" and e["fh"] == fh for e in fake_loopback.events()),
+             what="close() to release the device")
 
     frames = fake_loopback.frames()
     assert len(frames) == len(sent)
@@ -168,8 +160,8 @@ def test_a_device_of_another_driver_is_refused_and_not_left_open(tmp_path):
         assert "uvcvideo" in message
         opened = [e["fh"] for e in fake.events() if e["event"] == "open"]
         assert opened, "the device was never asked"
-        assert wait_for(lambda: {e["fh"] for e in fake.events() if e["event"] == "release"} >= set(opened)), \
-            "a refused device was left open"
+        wait_for(lambda: {e["fh"] for e in fake.events() if e["event"] == "release"} >= set(opened),
+                 what="the refused device to be released (it was left open)")
         assert not [e for e in fake.ioctls() if e["name"] == "VIDIOC_S_FMT"]
         assert diagnose_virtual_camera("v4l2loopback", fake.device) == message
 
@@ -271,23 +263,21 @@ def test_shapes_and_format_pass_through_a_registered_backend(recording_backend):
 
 
 def test_send_never_sleeps(recording_backend, monkeypatch):
-    def no_sleep(seconds):
-        raise AssertionError(f"send() slept {seconds} s")
+    """The output thread keeps the rate: send() hands each frame over at once, never waiting for
+    the camera's next frame time (pyvirtualcam's pacing) nor sleeping."""
+    def no_sleep(*args):
+        raise AssertionError(f"send() waited {args}")
 
     monkeypatch.setattr(time, "sleep", no_sleep)
+    monkeypatch.setattr(pyvirtualcam.Camera, "sleep_until_next_frame", no_sleep)
     sink = VirtualCameraSink(backend=recording_backend)
     sink.open(64, 48, 5)  # 200 ms per frame if it paced itself
     image = solid(64, 48, (1, 2, 3))
-    start = time.perf_counter()
     for i in range(10):
         sink.send(image, i / 5)
-    elapsed = time.perf_counter() - start
     sink.close()
     (backend,) = RecordingBackend.instances
-    arrivals = [t for t, _ in backend.frames]
-    assert len(arrivals) == 10
-    assert elapsed < 0.5, f"10 frames took {elapsed:.3f} s: the sink is pacing"
-    assert max(np.diff(arrivals)) < 0.1
+    assert len(backend.frames) == 10
 
 
 def test_close_releases_the_backend_and_can_reopen(recording_backend):

@@ -1,12 +1,11 @@
-"""Real parts for the source tests: video files written by OpenCV, an Xvfb desktop, no stray threads."""
+"""Real parts for the source tests: video files written by OpenCV, an Xvfb desktop, a clock moved
+by hand for the pacing tests.  (No stray threads: tests/conftest.py checks that for every test.)"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
-import threading
-import time
 from types import SimpleNamespace
 
 import cv2
@@ -52,17 +51,49 @@ def video(tmp_path):
     return write_video(tmp_path / "clip.avi")
 
 
-@pytest.fixture(autouse=True)
-def no_thread_left_behind():
-    before = set(threading.enumerate())
-    yield
-    deadline = time.monotonic() + 1.0
-    while True:
-        extra = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not extra or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    assert not extra, f"threads left running: {extra}"
+class VirtualTime:
+    """The sources' clock, moved only by their pacer's waits and by the test (``advance``), so a
+    pacing test checks the schedule a source keeps, exactly, and never the wall clock."""
+
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+        self.waits: list[float] = []  # every wait the pacer asked for, in seconds
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+    def interrupt(self, real):
+        """What the pacer waits on: returns at once, ``seconds`` later on this clock, or at once
+        without moving it when the real interrupt (the source's close) is already set."""
+        clock = self
+
+        class Wait:
+            def wait(self, seconds: float) -> bool:
+                if real is not None and real.is_set():
+                    return True
+                clock.waits.append(seconds)
+                clock.advance(seconds)
+                return False
+
+        return Wait()
+
+
+@pytest.fixture
+def virtual_time(monkeypatch):
+    """Pace the sources on a VirtualTime: their pacer (engine.sources.base.FramePacer) runs unchanged,
+    only its clock and its wait are this one."""
+    import engine.sources.base as base
+    import engine.sources.video_file as video_file
+
+    vt = VirtualTime()
+    monkeypatch.setattr(base, "now", vt.now)
+    monkeypatch.setattr(video_file, "now", vt.now)
+    real_wait = base.FramePacer.wait
+    monkeypatch.setattr(base.FramePacer, "wait", lambda pacer, interrupt=None: real_wait(pacer, vt.interrupt(interrupt)))
+    return vt
 
 
 @pytest.fixture

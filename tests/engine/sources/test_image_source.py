@@ -1,7 +1,5 @@
 """A still image repeated at a steady rate."""
 
-import time
-
 import numpy as np
 import pytest
 
@@ -20,19 +18,18 @@ def png(tmp_path):
     return path, rgb
 
 
-def test_repeats_the_image_as_rgb_at_fps(png):
+def test_repeats_the_image_as_rgb_at_fps(png, virtual_time):
     path, rgb = png
     src = ImageSource(path, fps=20)
     assert src.name == f"image:{path}" and src.availability() is None
     src.open()
     try:
-        t0 = time.monotonic()
         frames = [src.read() for _ in range(10)]
-        elapsed = time.monotonic() - t0
     finally:
         src.close()
         src.close()
-    assert 0.44 <= elapsed <= 0.7, elapsed
+    times = [f.captured_at - frames[0].captured_at for f in frames]
+    assert times == pytest.approx([k * 0.05 for k in range(10)])  # the first at once, then every 50 ms
     assert [f.index for f in frames] == list(range(10))
     for f in frames:
         assert f.image.dtype == np.uint8 and np.array_equal(f.image, rgb)

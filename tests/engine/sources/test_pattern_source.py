@@ -1,10 +1,10 @@
 """The moving test pattern as a paced live source."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
+from waiting import blocked_in_wait, wait_for
 
 from engine.live.contracts import Source, SourceError
 from engine.sources import PatternSource
@@ -29,35 +29,36 @@ def test_frames_are_rgb_uint8_with_index_and_capture_time():
     assert times == sorted(times)
 
 
-def test_paced_at_fps():
-    with PatternSource(64, 64, fps=20) as src:
-        t0 = time.monotonic()
-        read_n(src, 10)
-        elapsed = time.monotonic() - t0
-    assert 0.44 <= elapsed <= 0.7, elapsed  # first frame at once, then 9 periods of 50 ms
+def times(frames):
+    return [f.captured_at - frames[0].captured_at for f in frames]
 
 
-def test_deadline_schedule_does_not_drift_with_a_slow_reader():
-    # 30 ms of work per frame at a 50 ms period: a sleep-a-period pacer would take 10 x 80 ms.
+def test_paced_at_fps(virtual_time):
     with PatternSource(64, 64, fps=20) as src:
-        t0 = time.monotonic()
+        frames = read_n(src, 10)
+    assert times(frames) == pytest.approx([k * 0.05 for k in range(10)])  # the first at once, then every 50 ms
+
+
+def test_deadline_schedule_does_not_drift_with_a_slow_reader(virtual_time):
+    # 30 ms of work per frame at a 50 ms period: a sleep-a-period pacer would space them 80 ms apart
+    with PatternSource(64, 64, fps=20) as src:
+        frames = []
         for _ in range(10):
-            src.read()
-            time.sleep(0.03)
-        elapsed = time.monotonic() - t0
-    assert elapsed < 0.65, elapsed
+            frames.append(src.read())
+            virtual_time.advance(0.03)
+    assert times(frames) == pytest.approx([k * 0.05 for k in range(10)])
+    assert virtual_time.waits == pytest.approx([0.02] * 9)  # only what is left of each period
 
 
-def test_never_sleeps_when_late():
+def test_never_sleeps_when_late(virtual_time):
     with PatternSource(64, 64, fps=20) as src:
         src.read()
-        waits = []
         for _ in range(3):
-            time.sleep(0.12)  # more than two periods behind
-            t = time.monotonic()
+            virtual_time.advance(0.12)  # more than two periods behind
             src.read()
-            waits.append(time.monotonic() - t)
-    assert max(waits) < 0.03, waits
+        assert virtual_time.waits == []  # late: the frame at once, no burst to catch up either
+        src.read()  # and the schedule starts again from the late frame
+        assert virtual_time.waits == pytest.approx([0.05])
 
 
 def test_moving_pattern_moves_and_static_pattern_does_not():
@@ -73,17 +74,16 @@ def test_moving_pattern_moves_and_static_pattern_does_not():
 
 
 def test_close_wakes_a_waiting_read_and_is_idempotent():
-    src = PatternSource(32, 32, fps=0.5)  # the second frame is due 2 s after the first
+    src = PatternSource(32, 32, fps=0.01)  # the second frame is due 100 s after the first
     src.open()
     src.read()
     result = {}
     reader = threading.Thread(target=lambda: result.setdefault("frame", src.read()))
     reader.start()
-    time.sleep(0.1)
-    t = time.monotonic()
+    wait_for(lambda: blocked_in_wait(reader), what="the reader to wait for its frame")
     src.close()
-    reader.join(1.0)
-    assert not reader.is_alive() and time.monotonic() - t < 0.5
+    reader.join(30)  # (a read that close did not wake would wait out its 100 s)
+    assert not reader.is_alive()
     assert result["frame"] is None
     src.close()
 

@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -43,13 +42,11 @@ def test_loops_with_a_running_index(video, media):
     assert [media.frame_number(f.image) for f in frames] == [k % media.frames for k in range(30)]
 
 
-def test_paced_at_the_files_own_fps(video):
+def test_paced_at_the_files_own_fps(video, virtual_time):
     with VideoFileSource(video) as src:  # 20 fps
-        t0 = time.monotonic()
-        for _ in range(10):
-            src.read()
-        elapsed = time.monotonic() - t0
-    assert 0.44 <= elapsed <= 0.7, elapsed
+        frames = [src.read() for _ in range(10)]
+    times = [f.captured_at - frames[0].captured_at for f in frames]
+    assert times == pytest.approx([k * 0.05 for k in range(10)])  # the first at once, then every 50 ms
     assert "20 fps" in src.describe() and "looping" in src.describe()
 
 
