@@ -92,11 +92,10 @@ def cmd_live(a) -> int:
         raise UserError(str(e)) from None
     sinks = []
     if a.record:
-        from engine.media.files import MediaError
-        from engine.sinks.recorder import check_recording_path
+        from engine.media.files import MediaError, check_video_output
 
         try:
-            check_recording_path(a.record)  # as the writer will open it: extension and folder
+            check_video_output(a.record)  # as the writer will open it: extension and folder
         except MediaError as e:
             raise UserError(str(e)) from None
         sinks.append(RecorderSink(a.record))

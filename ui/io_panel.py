@@ -206,12 +206,12 @@ class OutputPanel(QGroupBox):
                 self.recorder = None
             self.rec_button.setText("● Record")
             return
-        from engine.media.files import MediaError, check_output_folder
+        from engine.media.files import MediaError, check_video_output
         from engine.sinks.recorder import RecorderSink
 
         path = self.rec_name.text().strip()
         try:
-            check_output_folder(path)
+            check_video_output(path)
         except MediaError as e:
             self.rec_status.setText(f"<span style='color:#ff6b6b'>{e}</span>")
             self.rec_button.blockSignals(True)

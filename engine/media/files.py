@@ -60,6 +60,11 @@ def probe(path: str | os.PathLike) -> MediaInfo:
 
 
 def check_output_folder(path: str | os.PathLike) -> None:
+    """The folder a file will be written into exists and is writable, as the system will walk the path:
+    ``missing/../x.mp4`` fails there although it resolves to ``./x.mp4`` on paper."""
+    as_given = Path(path).expanduser().parent
+    if not os.path.isdir(as_given):
+        raise MediaError(f"output folder does not exist: {as_given} (create it first or choose another path)")
     folder = Path(path).expanduser().resolve().parent
     if not folder.is_dir():
         raise MediaError(f"output folder does not exist: {folder} (create it first or choose another path)")

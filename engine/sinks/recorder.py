@@ -7,27 +7,12 @@ seconds of show make ten seconds of video at the output rate.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from ..live.contracts import SinkError
-from ..media.files import VIDEO_FOURCC, MediaError, VideoWriter
-
-
-def check_recording_path(path: str | os.PathLike) -> None:
-    """Refuse, before the show starts, a path the writer will not take: its extension, and its folder
-    as the operating system will walk it (``missing/../x.mp4`` fails there, though it looks like ``x.mp4``)."""
-    p = Path(path).expanduser()
-    ext = p.suffix.lower()
-    if ext not in VIDEO_FOURCC:
-        raise MediaError(f"cannot record to {p.name}: use a video extension ({', '.join(sorted(VIDEO_FOURCC))})")
-    folder = p.parent
-    if not os.path.isdir(folder):
-        raise MediaError(f"output folder does not exist: {folder} (create it first or choose another path)")
-    if not os.access(folder, os.W_OK):
-        raise MediaError(f"output folder is not writable: {folder}")
+from ..media.files import MediaError, VideoWriter
 
 
 class RecorderSink:

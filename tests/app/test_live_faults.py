@@ -30,7 +30,7 @@ def test_a_source_that_never_delivers_is_named_in_the_next_status_line_and_fails
 
 
 def test_recording_paths_the_writer_would_refuse_are_refused_before_the_show(tmp_path):
-    for path, expect in ((tmp_path / "out.xyz", "use a video extension"),
+    for path, expect in ((tmp_path / "out.xyz", "unsupported video extension"),
                          (tmp_path / "missing-folder" / ".." / "rec.mp4", "output folder does not exist")):
         p = live("--source", "pattern", "--duration", "1", "--record", str(path))
         out, err = p.communicate(timeout=120)
