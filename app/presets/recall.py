@@ -86,6 +86,7 @@ class PresetRecaller:
         self._thread: threading.Thread | None = None
         self._started = False
         self._writing = threading.local()  # set while tick() writes, so our own writes are no takeover
+        self._written: dict[str, Any] = {}  # what the fades last wrote (or started from), for compare-and-set
         self._unsubscribe: Callable[[], None] | None = None
 
     # -- life cycle ------------------------------------------------------------------
@@ -186,11 +187,16 @@ class PresetRecaller:
                     done.append(job)
             ends = [j.start_at + j.fade_time for j in self._active if j not in done]
             self._next_tick = min([now + self.tick_s, *ends])
+            expect = {n: self._written[n] for n in values if n in self._written}
         if values:  # written outside our lock: listeners (OSC feedback, GUI) may take their own
             source = self.source if started or done else self._step_source
             self._writing.active = True
             try:
-                self.store.update(values, source=source)
+                # a value a hand moved since our last step keeps the hand's value, even between our
+                # computing this step and writing it (the change listener drops it for later steps)
+                self.store.update(values, source=source, expect=expect)
+                with self._cond:
+                    self._written.update(values)
             except Exception as e:  # values were validated at recall; never let the timer die
                 self.last_error = one_line(f"{type(e).__name__}: {e}")
             finally:
@@ -216,6 +222,7 @@ class PresetRecaller:
             reserved |= older.plan.moving(current)
         job.plan = build_plan(current, target, self.store.params, reserved=reserved - set(target))
         taken = job.plan.names()
+        self._written.update({n: current[n] for n in taken})  # where this fade starts from
         for older in self._active:
             older.plan.drop(taken)
         self._active = [j for j in self._active if j.plan.names()] + [job]

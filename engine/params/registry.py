@@ -164,12 +164,18 @@ class ParamStore:
     def set(self, name: str, value: Any, source: Any = None) -> Any:
         return self.update({name: value}, source=source)[name]
 
-    def update(self, changes: Mapping[str, Any], source: Any = None) -> dict[str, Any]:
-        """Validate every change first, then apply them all as one version."""
+    def update(self, changes: Mapping[str, Any], source: Any = None, expect: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate every change first, then apply them all as one version.
+
+        ``expect`` (name -> value) makes it compare-and-set: a change whose parameter no longer
+        holds the expected value is skipped, atomically (a fade step never overwrites a fader
+        that a hand moved since the last step)."""
         clean = {n: self.spec(n).validate(v) for n, v in changes.items()}
         changed: list[tuple[str, Any]] = []
         with self._lock:
             for n, v in clean.items():
+                if expect is not None and n in expect and self._values[n] != expect[n]:
+                    continue
                 if self._values[n] != v or self._params[n].kind is Kind.TRIGGER:
                     self._values[n] = v
                     changed.append((n, v))

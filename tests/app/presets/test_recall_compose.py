@@ -143,3 +143,28 @@ def test_the_real_timer_thread_composes_with_one_worker(store, tmp_path):
     v = store.snapshot()
     assert v["strength"] == 0.75 and (v["prompt.1.text"], v["prompt.1.weight"]) == (NEON_1, 1.0)
     assert v["prompt.3.weight"] == 0.0 and v["fade_to_black"] is True
+
+
+def test_a_hand_that_moves_a_fader_between_a_step_and_its_write_keeps_its_value(store, clock):
+    """The race a timer thread has: the step's values are computed, a hand moves the fader, then the step
+    is written. Compare-and-set in the registry keeps the hand's value."""
+    from app.presets.recall import PresetRecaller
+
+    rec = PresetRecaller(store, clock=clock, timer_thread=False)
+    rec.recall({"strength": 0.9, "delta": 2.0}, fade_time=1.0, quantize="none", lookahead_s=0.0)
+    rec.tick()
+    real_update = store.update
+    moved = []
+
+    def update(changes, source=None, expect=None):
+        if "strength" in changes and not moved and source != "gui":  # the hand lands just before this step's write
+            moved.append(real_update({"strength": 0.33}, source="gui"))
+        return real_update(changes, source=source, expect=expect)
+
+    store.update = update
+    clock.t += 0.5
+    rec.tick()
+    assert moved and store.get("strength") == 0.33 and store.get("delta") == pytest.approx(1.5)
+    clock.t += 0.5
+    rec.tick()
+    assert store.get("strength") == 0.33 and store.get("delta") == 2.0
