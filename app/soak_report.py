@@ -5,7 +5,8 @@ The limits (ARCHITECTURE.md, "a show lasts all night"):
 * resident memory grows under 5 % from the end of the warm-up (the first minute, or the
   first third of a shorter run) to the end;
 * ``None``'s reference count has no steady fall: a fall that would reach zero within a
-  day fails (on Python 3.11 zero aborts the process);
+  day fails (on Python 3.11 zero aborts the process); nor a steady rise (references
+  piling up somewhere);
 * thread and descriptor counts are back to where they were after each model reload,
   and at the end of the run no higher than after the warm-up.
 """
@@ -23,7 +24,8 @@ import numpy as np
 
 RSS_GROWTH_LIMIT = 0.05
 NONE_HORIZON_S = 24 * 3600.0  # a fall that would reach zero sooner than this is a leak
-NONE_NOISE = 1000  # references: a smaller total fall is the count wandering, not a trend
+NONE_NOISE = 1000  # references: a smaller total change is the count wandering, not a trend
+NONE_RISE_PER_S = 5.0  # a steady rise faster than this is references piling up (a leak of holders)
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def evaluate(samples: list[Sample], reloads: list[dict], seconds: float) -> dict
         problems.append(f"memory grew {growth * 100:.1f}% after the warm-up ({rss0:.0f} -> {rss1:.0f} MB)")
     if slope < 0 and fall > NONE_NOISE and n[-1] / -slope < NONE_HORIZON_S:
         problems.append(f"None's reference count falls {-slope:.0f} a second (zero in {n[-1] / -slope / 60:.0f} min)")
+    if slope > NONE_RISE_PER_S and -fall > NONE_NOISE:  # references piling up: something keeps what it should drop
+        problems.append(f"None's reference count rises {slope:.0f} a second")
     for r in reloads:
         for what in ("threads", "fds"):
             if r["after"][what] > r["before"][what]:

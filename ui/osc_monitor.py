@@ -16,9 +16,10 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 MAX_LINES = 50
+ERROR_COLOUR = QColor("#ff6b6b")
 ERROR_KEYS_SKIP = {"packets", "messages", "applied", "ignored", "queries", "actions"}
 
 
@@ -112,12 +113,14 @@ class OscMonitor(QWidget):
         self.status.setText(f"listening on {host}:{port} · {s.get('messages', 0)} messages · {errs} errors")
 
     def _add(self, text: str, error: bool = False) -> None:
-        item = QListWidgetItem(text)
+        # added by text, not as a QListWidgetItem made here: with PySide6 6.11, an item made in Python
+        # and later deleted by the list left one more reference to None each time (about 20 a second under
+        # a busy control surface), found by the soak run
+        self.list.addItem(text)
         if error:
-            item.setForeground(QColor("#ff6b6b"))
-        self.list.addItem(item)
+            self.list.item(self.list.count() - 1).setForeground(ERROR_COLOUR)
         while self.list.count() > MAX_LINES:
-            self.list.takeItem(0)
+            self.list.model().removeRow(0)
         self.list.scrollToBottom()
 
     def lines(self) -> list[str]:

@@ -66,3 +66,20 @@ def test_console_keeps_none_refcount_flat(tmp_path):
     fall = n[0] - n[-1]
     # the defect fell by ~650 a second; a healthy console wanders by a few dozen with no trend
     assert not (slope < -30 and fall > 500), f"None's reference count fell {fall:.0f} in {t[-1]:.0f} s ({slope:.0f}/s)"
+
+
+def test_the_osc_monitor_leaves_no_reference_to_none_behind(qtbot):
+    """Each line the OSC monitor showed, once its list was full, left one more reference to None
+    (a QListWidgetItem made in Python and deleted by the list): 20 a second under a busy surface."""
+    from engine.params.catalog import engine_store
+    from ui.osc_monitor import MAX_LINES, OscMonitor
+
+    monitor = OscMonitor(engine_store(), None)
+    qtbot.addWidget(monitor)
+    for i in range(MAX_LINES + 10):
+        monitor._add(f"line {i}", error=i % 2 == 0)
+    before = sys.getrefcount(None)
+    for i in range(500):
+        monitor._add(f"line {i}", error=i % 2 == 0)
+    assert sys.getrefcount(None) - before < 100
+    assert monitor.list.count() == MAX_LINES
