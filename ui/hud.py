@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 GREEN, YELLOW, RED, GREY = "#3ad36a", "#f0c419", "#ff4b4b", "#9a9aa5"
 
@@ -26,9 +26,11 @@ class Hud(QWidget):
         for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "audio", "faults"):
             lab = QLabel("")
             lab.setStyleSheet("font-family: monospace; font-size: 13px; padding: 0 5px;")
-            row.addWidget(lab)
+            row.addWidget(lab, 1 if key == "faults" else 0)
             self.cells[key] = lab
-        row.addStretch(1)
+        # the fault cell takes the room that is left and is cut there (whole text in its tooltip): a long
+        # message must never widen the window past the screen
+        self.cells["faults"].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._osc_prev: tuple[float, int] | None = None
         self._shown: dict[str, str] = {}
 
@@ -41,6 +43,8 @@ class Hud(QWidget):
         if self._shown.get(key) != html:  # a label re-laid out four times a second for nothing costs a repaint each
             self._shown[key] = html
             self.cells[key].setText(html)
+            if key == "faults":
+                self.cells[key].setToolTip(text)
 
     def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
                     osc_last: str = "") -> None:
@@ -69,10 +73,10 @@ class Hud(QWidget):
             self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
         faults = m.get("faults") or []
         if problem:  # the source is down now: named at once, above older faults
-            self._set("faults", f"SOURCE {m.get('source', '')}: {problem}"[:110], RED)
+            self._set("faults", f"SOURCE {m.get('source', '')}: {problem}", RED)
         elif m.get("watchdog"):
             self._set("faults", "WATCHDOG covering a stall", RED)
         elif faults:
-            self._set("faults", faults[-1][:90], YELLOW)
+            self._set("faults", faults[-1], YELLOW)
         else:
             self._set("faults", "")

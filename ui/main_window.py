@@ -11,8 +11,8 @@ import time
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSplitter, QTabWidget,
-                               QVBoxLayout, QHBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QTabWidget, QVBoxLayout, QHBoxLayout, QWidget)
 
 from .binding import ParamBridge
 from .context import Console
@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         title = QLabel("<b style='font-size:18px; color:#9fc3ff'>DreamDeck</b>")
         row.addWidget(title)
         self.state_label = QLabel()
+        # a long fault message is cut at the window's edge (the whole text is the tooltip); it never widens the window
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.state_label, 1)
         self.live_button = QPushButton("LIVE LOCK  [Ctrl+L]")
         self.live_button.setCheckable(True)
@@ -287,6 +289,7 @@ class MainWindow(QMainWindow):
                 + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
         if text != self.state_label.text():
             self.state_label.setText(text)
+            self.state_label.setToolTip(text)
 
     def _show_accel(self, a: dict | None) -> None:
         if not a:

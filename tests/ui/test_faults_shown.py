@@ -17,3 +17,14 @@ def test_a_missing_file_source_is_named_at_once_and_cleared_when_the_source_is_b
     window.console.source_spec = "pattern"
     qtbot.waitUntil(lambda: "no fault now" in window.fault_log.now.text(), timeout=10000)
     qtbot.waitUntil(lambda: "SOURCE" not in window.hud.cells["faults"].text(), timeout=5000)
+
+
+def test_a_long_fault_message_never_widens_the_window(window, qtbot, tmp_path):
+    width = window.width()
+    missing = tmp_path.joinpath(*["a-very-long-folder-name-" * 6] * 4, "nothere.mp4")
+    window.console.pipeline.set_source(TappedSource(make_source(f"file:{missing}")))
+    window.console.source_spec = f"file:{missing}"
+    qtbot.waitUntil(lambda: "SOURCE" in window.hud.cells["faults"].text(), timeout=10000)
+    qtbot.waitUntil(lambda: "not found" in window.state_label.text(), timeout=5000)
+    assert window.minimumSizeHint().width() <= width and window.width() == width
+    assert "not found" in window.hud.cells["faults"].toolTip()
