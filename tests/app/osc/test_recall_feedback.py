@@ -12,22 +12,15 @@ import pytest
 
 from app.osc import OscFeedback
 from app.presets import PresetRecaller, PresetStore
+from waiting import ManualClock
 
 NEON_1 = "neon cyberpunk city at night, vivid magenta and cyan, glowing signs, high contrast"
 SENTINEL = "/dreamdeck/bpm"  # a change after the recall: once it arrives, every earlier datagram has (UDP on loopback keeps order)
 
 
-class FakeClock:
-    def __init__(self, t: float = 100.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return ManualClock(100.0)
 
 
 @pytest.fixture

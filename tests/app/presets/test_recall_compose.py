@@ -12,23 +12,16 @@ import pytest
 
 from app.presets import PresetStore
 from app.show_control import ShowControl
+from waiting import ManualClock
 
 NEON_1 = "neon cyberpunk city at night, vivid magenta and cyan, glowing signs, high contrast"
 NEON_2 = "laser light show, lens flares, chrome reflections"
 TICK = 1 / 60
 
 
-class FakeClock:
-    def __init__(self, t: float = 100.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return FakeClock()
+    return ManualClock(100.0)
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ by hand for the pacing tests.  (No stray threads: tests/conftest.py checks that 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
-from system_deps import skip_unless_required
+from xvfb import xvfb as start_xvfb
 
 VIDEO_FRAMES = 12
 VIDEO_FPS = 20.0
@@ -99,30 +96,5 @@ def virtual_time(monkeypatch):
 @pytest.fixture
 def xvfb():
     """A private X server (Xvfb, 320x240): ``.display`` is its name (':5'), ``.stop()`` ends it."""
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        skip_unless_required("Xvfb is not installed (apt-get install xvfb x11-xserver-utils)")
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [exe, "-displayfd", str(write_fd), "-screen", "0", "320x240x24", "-nolisten", "tcp", "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as pipe:
-            number = pipe.readline().strip()  # Xvfb writes the display number once it accepts clients
-        if not number:
-            skip_unless_required("Xvfb did not start")
-        yield SimpleNamespace(display=f":{number.decode()}", stop=lambda: _stop(proc))
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with start_xvfb("320x240") as x:
+        yield x
