@@ -7,8 +7,10 @@ Closing the window stops everything within 2 s.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
 
 from .errors import UserError
@@ -74,7 +76,14 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
     console = Console(store=store, pipeline=pipeline, preview=preview, show=show, osc=osc, model_name=model_name,
                       source_spec=source_spec, tap_source=TappedSource, input_tap=source, make_generator=make_generator,
                       load_options=dict(load_options or {}))
-    console.model = ModelHost(lambda g: console.pipeline.set_generator(g), make_generator, console.load_options)
+    swapping = threading.Lock()  # a model swapped in while the output restarts must reach the new pipeline
+
+    def swap(g) -> None:
+        with swapping:
+            console.pipeline.set_generator(g)
+
+    console.model = ModelHost(swap, make_generator, console.load_options)
+    show.recaller.on_error = lambda message: console.pipeline.metrics.fault("preset recall", message)
     if generator is not None:
         console.model.adopt(model_name, generator)
 
@@ -87,11 +96,11 @@ def build_console(store, generator, source_spec: str, model_name: str = "tiny", 
         console.model.wait(2.0)
 
     console.on_close = stop
-    console.restart_output = lambda: restart_pipeline(console)
+    console.restart_output = lambda: restart_pipeline(console, swapping)
     return console
 
 
-def restart_pipeline(console) -> None:
+def restart_pipeline(console, swapping: threading.Lock | None = None) -> None:
     """Apply a new output size / fps: stop the pipeline and start a fresh one with the same source,
     generator and sinks (a stopped LivePipeline cannot be started again: its sink threads are spent).
 
@@ -99,15 +108,16 @@ def restart_pipeline(console) -> None:
     """
     from engine.live.pipeline import LivePipeline
 
-    old = console.pipeline
-    generator = old.generator  # a model swap not yet picked up wins
-    sinks = [runner.sink for runner in old.sinks.values()]
-    old.stop(2.0)
-    new = LivePipeline(console.store, generator, console.input_tap)
-    for sink in sinks:
-        new.add_sink(sink)
-    new.start()
-    console.pipeline = new
+    with swapping or contextlib.nullcontext():  # no model swap lands on the pipeline being replaced
+        old = console.pipeline
+        generator = old.generator  # a model swap not yet picked up wins
+        sinks = [runner.sink for runner in old.sinks.values()]
+        old.stop(2.0)
+        new = LivePipeline(console.store, generator, console.input_tap)
+        for sink in sinks:
+            new.add_sink(sink)
+        new.start()
+        console.pipeline = new
 
 
 def start_console(console) -> None:
@@ -124,13 +134,12 @@ def run_gui(a) -> int:
     t0 = time.monotonic()
     from PySide6.QtWidgets import QApplication
 
-    from ui import qt_platform, refcount_check
+    from ui.qt_platform import startup_problem
 
-    for check in (qt_platform.problem, refcount_check.problem):
-        unsafe = check()
-        if unsafe:
-            print(f"dreamdeck: {unsafe}", file=sys.stderr)
-            return 2
+    unsafe = startup_problem()
+    if unsafe:
+        print(f"dreamdeck: {unsafe}", file=sys.stderr)
+        return 2
 
     from engine.live.model_host import stream_generator
 

@@ -110,10 +110,12 @@ def cmd_live(a) -> int:
     for s in sinks:
         pipeline.add_sink(s)
     model = ModelHost(pipeline.set_generator, stream_generator(store, a.t_index), load_options(a))
+    show.recaller.on_error = lambda message: pipeline.metrics.fault("preset recall", message)
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
     print(f"live: {a.source} -> model {a.model!r} at {a.size}px -> {a.out_size} @ {a.fps} fps"
           f"{' -> virtual camera' if a.vcam else ''}{' -> ' + a.record if a.record else ''}; Ctrl-C stops", flush=True)
+    recorded_before = _mtime(a.record)  # a file left by an earlier run is not this run's recording
     t0 = time.monotonic()
     pipeline.start()
     audio = None
@@ -163,10 +165,19 @@ def cmd_live(a) -> int:
         signal.signal(signal.SIGINT, old)
     if failed:
         raise UserError(failed)
-    return _summary(a, pipeline.snapshot_metrics(), time.monotonic() - t0)
+    return _summary(a, pipeline.snapshot_metrics(), time.monotonic() - t0, recorded_before)
 
 
-def _summary(a, m: dict, elapsed: float) -> int:
+def _mtime(path: str | None) -> float | None:
+    from pathlib import Path
+
+    try:
+        return Path(path).expanduser().stat().st_mtime_ns if path else None
+    except OSError:
+        return None
+
+
+def _summary(a, m: dict, elapsed: float, recorded_before: float | None = None) -> int:
     """The closing lines; non-zero when the run produced nothing it was asked for."""
     import sys
     from pathlib import Path
@@ -184,7 +195,7 @@ def _summary(a, m: dict, elapsed: float) -> int:
         print(f"fault: {f}")
     rc = 0
     if a.record:
-        if Path(a.record).expanduser().is_file():
+        if _mtime(a.record) not in (None, recorded_before):
             print(f"recorded {a.record}")
         else:
             status = m["sinks"].get(f"recorder:{Path(a.record).name}", "")

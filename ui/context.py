@@ -31,3 +31,9 @@ class Console:
     # applies a new output_size / output_fps: replaces ``pipeline`` with a restarted one (same source,
     # generator and sinks); None where the engine cannot be restarted from the window
     restart_output: Callable[[], None] | None = None
+
+    def use_source(self, source: Any, spec: str) -> None:
+        """Put ``source`` on air, tapped for the input preview; the output holds its last frame meanwhile."""
+        tapped = self.tap_source(source)
+        self.input_tap, self.source_spec = tapped, spec
+        self.pipeline.set_source(tapped)

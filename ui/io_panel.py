@@ -80,10 +80,7 @@ class SourcePanel(QGroupBox):
         if problem:
             self.status.setText(f"<span style='color:#ff6b6b'>{problem}</span>")
             return False
-        tapped = self.console.tap_source(source)
-        self.console.input_tap = tapped
-        self.console.source_spec = spec
-        self.console.pipeline.set_source(tapped)
+        self.console.use_source(source, spec)
         self._show(spec)
         if self.on_used is not None:
             self.on_used(spec)

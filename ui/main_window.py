@@ -353,6 +353,7 @@ class MainWindow(QMainWindow):
         self.audio_panel.stop()
         self._save()
         self.model_panel.cancel()
+        self.model_panel.detach()
         self.bridge.close()
         if self.console.on_close is not None:
             self.console.on_close()

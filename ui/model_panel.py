@@ -73,6 +73,11 @@ class ModelPanel(QGroupBox):
         self.error_label.setStyleSheet("color: #ff6b6b; font-weight: bold;")
         self.error_label.hide()
         col.addWidget(self.error_label)
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setStyleSheet("color: #f0c419;")
+        self.notice_label.hide()
+        col.addWidget(self.notice_label)
         self.set_recent([console.model_name])  # what the window was asked to run (it may still be loading)
         self._show_running()
 
@@ -121,6 +126,10 @@ class ModelPanel(QGroupBox):
         self.cancel_button.setEnabled(True)
         self.host.load(name)
 
+    def detach(self) -> None:
+        """The window is closing: a load still running must not call into a deleted widget."""
+        self.host.on_change = None
+
     def cancel(self) -> None:
         self.host.cancel()
         self.progress.setFormat("cancelling…")
@@ -145,10 +154,12 @@ class ModelPanel(QGroupBox):
             self.error_label.show()
             self.failed.emit(self.error_label.text())
             return
-        if state.warnings:  # extras the load went on without (offline): said, not fatal
-            self.error_label.setText(" ".join(f"{w.text}." for w in state.warnings))
-            self.error_label.show()
-            self.failed.emit(self.error_label.text())
+        if state.warnings:  # extras the load went on without (offline): said, in amber, not fatal
+            self.notice_label.setText(" ".join(f"{w.text}." for w in state.warnings)
+                                      + " (Start with --no-tiny-vae / --no-lcm-lora to leave them out.)")
+            self.notice_label.show()
+        else:
+            self.notice_label.hide()
         self.current = state.running
         self.console.model_name = state.running
         self._remember(state.running)

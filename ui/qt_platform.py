@@ -78,3 +78,10 @@ def problem() -> str | None:
     packages = " ".join(dict.fromkeys(debian_package(m) for m in missing))
     return (f"the console cannot open a window: Qt's X11 plugin needs {', '.join(missing)}; install them "
             f"(Debian/Ubuntu: sudo apt-get install {packages}) or run headless with 'dreamdeck live'")
+
+
+def startup_problem() -> str | None:
+    """What stops the console from opening here, or from lasting the night: one line, or None."""
+    from . import refcount_check
+
+    return problem() or refcount_check.problem()

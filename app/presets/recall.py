@@ -86,6 +86,7 @@ class PresetRecaller:
         self._thread: threading.Thread | None = None
         self._started = False
         self._writing = threading.local()  # set while tick() writes, so our own writes are no takeover
+        self.on_error: Callable[[str], None] | None = None  # e.g. the live pipeline's fault log
         self._written: dict[str, Any] = {}  # what the fades last wrote (or started from), for compare-and-set
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -198,7 +199,7 @@ class PresetRecaller:
                 with self._cond:
                     self._written.update(values)
             except Exception as e:  # values were validated at recall; never let the timer die
-                self.last_error = one_line(f"{type(e).__name__}: {e}")
+                self._report(f"{type(e).__name__}: {e}")
             finally:
                 self._writing.active = False
         if done:
@@ -228,6 +229,15 @@ class PresetRecaller:
         self._active = [j for j in self._active if j.plan.names()] + [job]
         return True
 
+    def _report(self, message: str) -> None:
+        """A recall that went wrong: kept in ``last_error`` and told to ``on_error`` (the show's fault log)."""
+        self.last_error = one_line(message)
+        if self.on_error is not None:
+            try:
+                self.on_error(self.last_error)
+            except Exception:
+                pass
+
     def _on_change(self, name: str, value: Any, source: Any) -> None:
         if getattr(self._writing, "active", False):
             return  # our own tick
@@ -250,4 +260,10 @@ class PresetRecaller:
                     if due and min(due) <= now:
                         break
                     self._cond.wait(min(due) - now if due else None)
-            self.tick(now)
+            try:
+                self.tick(now)
+            except Exception as e:  # never let the fade thread die: later recalls would silently do nothing
+                with self._cond:
+                    self._pending, self._active = None, []
+                    self._cond.notify_all()
+                self._report(f"preset recall stopped: {type(e).__name__}: {e}")

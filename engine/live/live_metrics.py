@@ -122,6 +122,11 @@ class LiveMetrics:
         # ("cannot open ...: retrying", "no frame for 3 s"); the status line and the HUD name it at once
         self.source_problem: str | None = None
         self.source_name = ""
+        # a source that blocks in open() or read() cannot say so itself: the snapshot names it once it has
+        # been silent this long since it was switched to (or reopened) or last delivered
+        self.source_stall_s = 3.0
+        self._source_since = time.monotonic()
+        self._last_capture = 0.0
         self._cpu_t = (time.monotonic(), time.process_time())
         self._cpu_percent = 0.0
         self.gpu = GpuProbe()
@@ -134,6 +139,7 @@ class LiveMetrics:
     # -- reporting (stages call these) ---------------------------------------------
     def captured(self, t: float, ms: float | None = None) -> None:
         with self._lock:
+            self._last_capture = t
             self.input_rate.tick(t)
             if ms is not None:
                 self.stage_ms["capture"].add(ms)
@@ -160,6 +166,17 @@ class LiveMetrics:
     def source_health(self, name: str, problem: str | None) -> None:
         with self._lock:
             self.source_name, self.source_problem = name, problem
+
+    def source_started(self, t: float) -> None:
+        """The capture thread switched to or (re)opened the source at ``t``: silence is counted from here."""
+        with self._lock:
+            self._source_since = t
+
+    def _source_problem(self, t: float) -> str | None:
+        if self.source_problem or not self.source_name:
+            return self.source_problem
+        silent = t - max(self._source_since, self._last_capture)
+        return f"no frame for {silent:.0f} s" if silent > self.source_stall_s else None
 
     def audio_update(self, fields: dict) -> None:
         with self._lock:
@@ -207,7 +224,7 @@ class LiveMetrics:
                 "cpu_percent": cpu,
                 "watchdog": self.watchdog_engaged,
                 "source": self.source_name,
-                "source_problem": self.source_problem,
+                "source_problem": self._source_problem(t),
                 "faults_total": self.faults_total,
                 "faults": [f"{time.strftime('%H:%M:%S', time.localtime(f.at))} {f.where}: {f.message}" for f in self.faults],
                 "audio": dict(self.audio),

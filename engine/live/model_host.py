@@ -55,6 +55,7 @@ class ModelHost:
         self.on_change = on_change  # called on the loading thread at each progress step and at the end
         self._load = load  # engine.diffusion.model_loader.load_model unless given (tests)
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
         self._state = ModelState()
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
@@ -81,13 +82,14 @@ class ModelHost:
 
     def load(self, name: str) -> bool:
         """Start loading ``name``; False (and nothing changes) while another load runs."""
-        if self.busy:
-            return False
-        self._cancel = threading.Event()
-        self._update(loading=name, attempted=name, stage="starting", fraction=0.0, error=None, warnings=())
-        self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel), name="dreamdeck-model-load",
-                                        daemon=True)
-        self._thread.start()
+        with self._starting:  # two surfaces asking at once start one load, not two
+            if self.busy:
+                return False
+            self._cancel = threading.Event()
+            self._update(loading=name, attempted=name, stage="starting", fraction=0.0, error=None, warnings=())
+            self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel),
+                                            name="dreamdeck-model-load", daemon=True)
+            self._thread.start()
         return True
 
     def cancel(self) -> None:

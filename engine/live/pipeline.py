@@ -103,6 +103,7 @@ class LivePipeline:
         self.out_size = parse_size(snap["output_size"])
         self.out_fps = float(snap["output_fps"])
         self.metrics.out_fps_target = self.out_fps
+        self.metrics.source_stall_s = self.source_stall_s
         self.safety = ShowSafety(*self.out_size)
         self._stop.clear()
         self._threads = [
@@ -259,8 +260,10 @@ class LivePipeline:
             with self._lock:
                 swap, self._pending_generator = self._pending_generator, None
             if swap is not None:
-                self._generator = gen = swap
+                old, self._generator, gen = gen, swap, swap
                 in_flight.clear()
+                if old is not None and old is not swap:
+                    self._close_generator(old)
             if gen is None:  # no model yet (loading): the output shows the input meanwhile
                 self._stop.wait(0.02)
                 continue
@@ -289,6 +292,16 @@ class LivePipeline:
                 continue  # the Stream Batch pipeline is still filling
             captured = in_flight[0] if in_flight else frame.captured_at
             self._out.put(Generated(out[0], captured, now(), skipped))
+
+    def _close_generator(self, gen) -> None:
+        """Release a model stage that left the show (a back-end preparation it still runs, its sessions)."""
+        close = getattr(gen, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except Exception as e:
+            self.metrics.fault("generate", f"closing the previous model: {type(e).__name__}: {e}")
 
     # -- output -------------------------------------------------------------------------------
     def _output_loop(self) -> None:
@@ -339,10 +352,11 @@ class _SourceHealth:
         self.name = getattr(src, "name", "source")
         self.problem = ""  # forces the next _set to publish
         self._set(None)
-        self._since = now()
+        self.opened()
 
     def opened(self) -> None:
         self._since = now()
+        self.metrics.source_started(self._since)
 
     def delivered(self) -> None:
         self._since = now()

@@ -72,11 +72,17 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise MediaError(f"output folder is not writable: {folder}")
 
 
-def check_video_output(path: str | os.PathLike) -> None:
-    """What :class:`VideoWriter` will refuse, said before anything slow starts: the extension and the folder."""
+def video_extension(path: str | os.PathLike) -> str:
+    """The path's video extension, lower-case; MediaError when no writer takes it."""
     ext = Path(path).suffix.lower()
     if ext not in VIDEO_FOURCC:
         raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
+    return ext
+
+
+def check_video_output(path: str | os.PathLike) -> None:
+    """What :class:`VideoWriter` will refuse, said before anything slow starts: the extension and the folder."""
+    video_extension(path)
     check_output_folder(path)
 
 
@@ -133,9 +139,7 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
         self.path = Path(path)
-        ext = self.path.suffix.lower()
-        if ext not in VIDEO_FOURCC:
-            raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
+        ext = video_extension(self.path)
         if not self.path.parent.exists():
             raise MediaError(f"output folder does not exist: {self.path.parent}")
         if size[0] <= 0 or size[1] <= 0:

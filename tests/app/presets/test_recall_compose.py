@@ -161,3 +161,28 @@ def test_a_hand_that_moves_a_fader_between_a_step_and_its_write_keeps_its_value(
     clock.t += 0.5
     rec.tick()
     assert store.get("strength") == 0.33 and store.get("delta") == 2.0
+
+
+def test_a_recall_that_breaks_is_reported_and_the_next_one_still_works(store, monkeypatch):
+    from app.presets import recall as recall_module
+    from app.presets.recall import PresetRecaller
+    from waiting import wait_for
+
+    faults = []
+    real_build = recall_module.build_plan
+    calls = []
+
+    def build_once_broken(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("plan exploded")
+        return real_build(*a, **k)
+
+    monkeypatch.setattr(recall_module, "build_plan", build_once_broken)
+    with PresetRecaller(store) as rec:
+        rec.on_error = faults.append
+        rec.recall({"strength": 0.9}, fade_time=0, quantize="none", lookahead_s=0.0)
+        wait_for(lambda: faults, what="the broken recall reported")
+        assert "plan exploded" in faults[0] and not rec.busy
+        rec.recall({"strength": 0.8}, fade_time=0, quantize="none", lookahead_s=0.0)
+        wait_for(lambda: store.get("strength") == 0.8, what="the next recall applied")
