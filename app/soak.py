@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,6 +85,7 @@ class Scenario:
         self.counters = counters  # process counters: () -> {"threads": n, "fds": n}
         self.reloads: list[dict] = []
         self.actions = 0
+        self.errors: list[str] = []  # a step that raised: the show's controls failed, so the run fails
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dreamdeck-soak-scenario", daemon=True)
 
@@ -97,9 +99,7 @@ class Scenario:
     def use_source(self, spec: str) -> None:
         from engine.sources import make_source
 
-        tapped = self.console.tap_source(make_source(spec))
-        self.console.input_tap, self.console.source_spec = tapped, spec
-        self.console.pipeline.set_source(tapped)
+        self.console.use_source(make_source(spec), spec)
 
     def _reload(self, t0: float) -> None:
         host = self.console.model
@@ -115,32 +115,39 @@ class Scenario:
                              "error": host.state().error})
 
     def _run(self) -> None:
-        store, show = self.console.store, self.console.show
-        names = show.preset_names()
+        store = self.console.store
+        names = self.console.show.preset_names()
         t0 = time.monotonic()
         next_reload = t0 + self.first_reload
         k = 0
         while not self._stop.wait(self.period):
             k += 1
-            self.actions += 1
-            if k % 7 == 0 and names:
-                show.recall_preset(names[(k // 7) % len(names)])
-            if k % 21 == 1 and k > 1 and names:  # one step into the last recall's fade: interrupt it
-                show.recall_preset(names[(k // 7 + 1) % len(names)])
-            if k % 11 == 0:
-                self.use_source(self.sources[(k // 11) % len(self.sources)])
-            safety = ("blackout", "freeze", "passthrough")[k % 3]
-            if k % 5 in (1, 2):
-                store.set(safety, k % 5 == 1)
-            if k % 40 == 30:
-                self.sink.unplugged = True
-            elif k % 40 == 35:
-                self.sink.unplugged = False
+            try:
+                self._step(k, names)
+                self.actions += 1
+            except Exception as e:
+                self.errors.append(f"step {k}: {type(e).__name__}: {e}")
             if time.monotonic() >= next_reload:
                 self._reload(t0)
                 next_reload = time.monotonic() + self.reload_every
         for name in ("blackout", "freeze", "passthrough"):
             store.set(name, False)
+
+    def _step(self, k: int, names: list[str]) -> None:
+        store, show = self.console.store, self.console.show
+        if k % 7 == 0 and names:
+            show.recall_preset(names[(k // 7) % len(names)])
+        if k % 21 == 1 and k > 1 and names:  # one step into the last recall's fade: interrupt it
+            show.recall_preset(names[(k // 7 + 1) % len(names)])
+        if k % 11 == 0:
+            self.use_source(self.sources[(k // 11) % len(self.sources)])
+        safety = ("blackout", "freeze", "passthrough")[k % 3]
+        if k % 5 in (1, 2):
+            store.set(safety, k % 5 == 1)
+        if k % 40 == 30:
+            self.sink.unplugged = True
+        elif k % 40 == 35:
+            self.sink.unplugged = False
 
 
 def _fixtures(folder: Path) -> list[str]:
@@ -172,8 +179,18 @@ def cmd_soak(a) -> int:
 
     if a.minutes <= 0:
         raise UserError(f"--minutes must be above 0; got {a.minutes}")
-    if a.console and not display_available():
-        raise UserError("--console needs a display: run under Xvfb (xvfb-run dreamdeck soak --console) or drop --console")
+    if a.console:
+        if not display_available():
+            raise UserError("--console needs a display: run under Xvfb (xvfb-run dreamdeck soak --console) or drop --console")
+        from ui.qt_platform import startup_problem
+
+        unsafe = startup_problem()
+        if unsafe:
+            raise UserError(unsafe)
+    try:
+        open(a.csv, "w").close()  # the samples must have somewhere to go before half an hour is spent
+    except OSError as e:
+        raise UserError(f"cannot write the samples to {a.csv}: {e.strerror or e} (choose another --csv path)") from None
     seconds = a.minutes * 60.0
     store = engine_store()
     try:
@@ -210,25 +227,38 @@ def cmd_soak(a) -> int:
     warm = warmup_s(seconds)
     scenario = Scenario(console, sources, a.model, min(a.reload_every, seconds / 2.0), sink, counters,
                         period=min(1.0, warm / 60.0), first_reload=warm / 2.0)
+    stopped = []
+
+    def wind_down() -> None:  # the drive and the samples stop while the show still runs, so no sample sees a teardown
+        if not stopped:
+            stopped.append(True)
+            scenario.stop()
+            sampler.stop()
+
     sampler.start()
     scenario.start()
     try:
         if a.console:
-            _run_window(console, seconds)
+            _run_window(console, seconds, wind_down)
         else:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 time.sleep(min(1.0, deadline - time.monotonic()))
     finally:
-        scenario.stop()
-        sampler.stop()
+        wind_down()
         try:
             out, _ = driver.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             driver.kill()
             out, _ = driver.communicate()
         console.on_close()
+        shutil.rmtree(work, ignore_errors=True)
     result = evaluate(sampler.samples, scenario.reloads, seconds)
+    if scenario.errors or sampler.errors:
+        result["passed"] = False
+        result["problems"] += [f"the scenario failed: {e}" for e in scenario.errors[:5]]
+        result["problems"] += [f"sampling failed: {e}" for e in sampler.errors[:5]]
+    result["scenario_steps"] = scenario.actions
     result["osc_driver"] = json.loads(out.strip().splitlines()[-1]) if out and out.strip() else None
     result["osc_server"] = osc.stats
     result["csv"] = os.path.abspath(a.csv)
@@ -238,17 +268,12 @@ def cmd_soak(a) -> int:
     return 0 if result["passed"] else 1
 
 
-def _run_window(console, seconds: float) -> None:
+def _run_window(console, seconds: float, wind_down) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from ui import qt_platform, refcount_check
     from ui.main_window import MainWindow
 
-    for check in (qt_platform.problem, refcount_check.problem):
-        unsafe = check()
-        if unsafe:
-            raise UserError(unsafe)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(console)
     window.show()
@@ -256,4 +281,5 @@ def _run_window(console, seconds: float) -> None:
     try:
         app.exec()
     finally:
+        wind_down()
         window.shutdown()

@@ -66,6 +66,7 @@ class Sampler:
         self.model_state = model_state  # () -> engine.live.model_host.ModelState
         self.period = period
         self.samples: list[Sample] = []
+        self.errors: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dreamdeck-soak-sampler", daemon=True)
         self.t0 = time.monotonic()
@@ -94,10 +95,13 @@ class Sampler:
             w.writeheader()
             next_t = time.monotonic()
             while not self._stop.is_set():
-                s = self.sample()
-                self.samples.append(s)
-                w.writerow(asdict(s))
-                f.flush()
+                try:
+                    s = self.sample()
+                    self.samples.append(s)
+                    w.writerow(asdict(s))
+                    f.flush()
+                except Exception as e:  # counted into the verdict, never a silent end of sampling
+                    self.errors.append(f"{type(e).__name__}: {e}")
                 next_t += self.period
                 self._stop.wait(max(0.0, next_t - time.monotonic()))
 
@@ -118,6 +122,9 @@ def evaluate(samples: list[Sample], reloads: list[dict], seconds: float) -> dict
     if len(after) < 5:
         return {"passed": False, "problems": ["too few samples to judge (the run was too short)"], "samples": len(samples)}
     base, end = after[:5], after[-5:]
+    if samples[-1].t < 0.9 * seconds:
+        return {"passed": False, "problems": [f"sampling ended after {samples[-1].t:.0f} of {seconds:.0f} s"],
+                "samples": len(samples)}
     rss0, rss1 = _median([s.rss_mb for s in base]), _median([s.rss_mb for s in end])
     t = np.array([s.t for s in after])
     n = np.array([s.none_refs for s in after], dtype=float)
