@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
+from ..memory import return_freed_memory
 from ..torch_threads import pinned
 
 
@@ -103,6 +104,12 @@ class ModelHost:
         return not self.busy
 
     def _work(self, name: str, cancel: threading.Event) -> None:
+        try:
+            self._load_and_swap(name, cancel)
+        finally:
+            return_freed_memory()  # a load's temporaries (state dicts, a failed half-model) go back to the system
+
+    def _load_and_swap(self, name: str, cancel: threading.Event) -> None:
         from ..diffusion.model_loader import ModelLoadError, load_model
 
         t0 = time.monotonic()

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..memory import return_freed_memory
 from ..params.registry import ParamStore
 from ..torch_threads import pinned
 from .contracts import Frame, Sink, Source, SourceError, now
@@ -261,9 +262,12 @@ class LivePipeline:
                 swap, self._pending_generator = self._pending_generator, None
             if swap is not None:
                 old, self._generator, gen = gen, swap, swap
+                swap = None
                 in_flight.clear()
-                if old is not None and old is not swap:
+                if old is not None and old is not gen:
                     self._close_generator(old)
+                old = None  # no reference left here: the old model's memory goes now, not at the next swap
+                return_freed_memory()
             if gen is None:  # no model yet (loading): the output shows the input meanwhile
                 self._stop.wait(0.02)
                 continue

@@ -2,6 +2,7 @@
 hangs inside read()), a model swapped out released."""
 
 import threading
+import weakref
 
 from live_parts import SolidSource
 from waiting import wait_for
@@ -62,8 +63,11 @@ def test_a_model_swapped_out_is_closed_on_the_generate_thread():
     p.start()
     try:
         wait_for(lambda: p.snapshot_metrics()["frames_generated"] > 2, what="frames from the first model")
+        gone = weakref.ref(first)
         p.set_generator(second)
         wait_for(first.closed.is_set, what="the first model closed")  # its back-end threads and sessions go with it
+        del first
+        wait_for(lambda: gone() is None, what="nothing in the pipeline holding the old model")  # its memory goes too
         n = p.snapshot_metrics()["frames_generated"]
         wait_for(lambda: p.snapshot_metrics()["frames_generated"] > n + 2, what="frames from the second model")
         assert not second.closed.is_set()
