@@ -27,23 +27,13 @@ from engine.diffusion.model_loader import (
     load_model,
 )
 from engine.diffusion.model_sources import checkpoint_family
+from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights
+
 from engine.diffusion.tiny_model import tiny_components, tiny_sdxl_components
 
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
-LCM_LORA_SD15 = "latent-consistency/lcm-lora-sdv1-5"
 
 
 # -- fixtures ----------------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def offline_hub(tmp_path, monkeypatch):
-    """Offline mode and an empty, private Hugging Face cache for every test."""
-    home = tmp_path / "hf"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return home / "hub"
-
 
 def cached_repo(cache: Path, repo_id: str) -> Path:
     """An empty snapshot folder of ``repo_id`` in the hub cache layout; fill it, then it is 'cached'."""
@@ -93,11 +83,6 @@ def unet_output(unet) -> torch.Tensor:
     text = torch.randn(1, 77, 32, generator=gen)
     with torch.no_grad():
         return unet(latents, 10, encoder_hidden_states=text).sample
-
-
-def same_weights(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def load_error(*args, **kwargs) -> str:

@@ -7,7 +7,6 @@ with its full VAE; the CLI prints the warning as one line with the flag that sil
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,23 +18,13 @@ import torch
 from diffusers import LCMScheduler, StableDiffusionPipeline
 
 from engine.diffusion.model_loader import LoadWarning, ModelLoadError, load_model
+from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights
+
 from engine.diffusion.tiny_model import tiny_components
 
 ROOT = Path(__file__).resolve().parents[3]
-COMMIT = "0123456789abcdef0123456789abcdef01234567"
 TAESD = "madebyollin/taesd"
-LCM_LORA_SD15 = "latent-consistency/lcm-lora-sdv1-5"
 REGISTRY_FIELDS = ("tiny_vae=", "lcm_lora=")
-
-
-@pytest.fixture(autouse=True)
-def offline_hub(tmp_path, monkeypatch):
-    """Offline mode and an empty, private Hugging Face cache for every test."""
-    home = tmp_path / "hf"
-    monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(home / "hub"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return home / "hub"
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +38,6 @@ def sd_folder(tmp_path_factory):
         requires_safety_checker=False,
     ).save_pretrained(folder, safe_serialization=True)
     return folder
-
-
-def same_weights(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def load_with_warnings(name, **options):
