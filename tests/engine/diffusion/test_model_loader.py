@@ -27,7 +27,7 @@ from engine.diffusion.model_loader import (
     load_model,
 )
 from engine.diffusion.model_sources import checkpoint_family
-from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights
+from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights, save_tiny_pipeline
 
 from engine.diffusion.tiny_model import tiny_components, tiny_sdxl_components
 
@@ -43,15 +43,6 @@ def cached_repo(cache: Path, repo_id: str) -> Path:
     snapshot = repo / "snapshots" / COMMIT
     snapshot.mkdir(parents=True, exist_ok=True)
     return snapshot
-
-
-def save_tiny_pipeline(folder: Path, components: dict) -> Path:
-    StableDiffusionPipeline(
-        vae=components["vae"], text_encoder=components["text_encoder"], tokenizer=components["tokenizer"],
-        unet=components["unet"], scheduler=LCMScheduler(steps_offset=1), safety_checker=None, feature_extractor=None,
-        requires_safety_checker=False,
-    ).save_pretrained(folder, safe_serialization=True)
-    return folder
 
 
 @pytest.fixture(scope="module")

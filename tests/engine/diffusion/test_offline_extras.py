@@ -15,10 +15,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from diffusers import LCMScheduler, StableDiffusionPipeline
 
 from engine.diffusion.model_loader import LoadWarning, ModelLoadError, load_model
-from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights
+from hub_helpers import COMMIT, LCM_LORA_SD15, same_weights, save_tiny_pipeline
 
 from engine.diffusion.tiny_model import tiny_components
 
@@ -30,14 +29,7 @@ REGISTRY_FIELDS = ("tiny_vae=", "lcm_lora=")
 @pytest.fixture(scope="module")
 def sd_folder(tmp_path_factory):
     """The tiny model saved as a plain SD 1.5-style diffusers folder (not turbo, not LCM: it wants both extras)."""
-    c = tiny_components()
-    folder = tmp_path_factory.mktemp("models") / "my-sd-folder"
-    StableDiffusionPipeline(
-        vae=c["vae"], text_encoder=c["text_encoder"], tokenizer=c["tokenizer"], unet=c["unet"],
-        scheduler=LCMScheduler(steps_offset=1), safety_checker=None, feature_extractor=None,
-        requires_safety_checker=False,
-    ).save_pretrained(folder, safe_serialization=True)
-    return folder
+    return save_tiny_pipeline(tmp_path_factory.mktemp("models") / "my-sd-folder", tiny_components())
 
 
 def load_with_warnings(name, **options):
