@@ -216,6 +216,7 @@ def cmd_soak(a) -> int:
     console.model.load(a.model)
     if not console.model.wait(300) or console.model.state().error:
         console.on_close()
+        shutil.rmtree(work, ignore_errors=True)
         raise UserError(f"model {a.model!r}: {console.model.state().error or 'did not load in 5 minutes'}")
     print(f"soak: {a.minutes:g} min, model {a.model} at {a.size}px -> {a.out_size}, OSC on 127.0.0.1:{port}"
           f"{', console window' if a.console else ', headless'}; samples -> {a.csv}", flush=True)
