@@ -187,16 +187,16 @@ def cmd_soak(a) -> int:
         unsafe = startup_problem()
         if unsafe:
             raise UserError(unsafe)
-    try:
-        open(a.csv, "w").close()  # the samples must have somewhere to go before half an hour is spent
-    except OSError as e:
-        raise UserError(f"cannot write the samples to {a.csv}: {e.strerror or e} (choose another --csv path)") from None
     seconds = a.minutes * 60.0
     store = engine_store()
     try:
         store.update({"size": a.size, "output_size": a.out_size, "output_fps": 30, "preset_fade_time": 2.0})
     except ParamError as e:
         raise UserError(str(e)) from None
+    try:
+        open(a.csv, "w").close()  # the samples must have somewhere to go before half an hour is spent
+    except OSError as e:
+        raise UserError(f"cannot write the samples to {a.csv}: {e.strerror or e} (choose another --csv path)") from None
     work = Path(tempfile.mkdtemp(prefix="dreamdeck-soak-"))
     sources = _fixtures(work)
     show = ShowControl(store, presets=PresetStore(work / "presets", params=store.params))
