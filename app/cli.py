@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 from .errors import UserError, one_line
+from .flags import add_model_options
+from .loading import load_stream
 
 EXIT_USER_ERROR = 2
 
@@ -24,138 +26,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         print(f"dreamdeck: error: {message} (see '{self.prog} --help')", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-
-
-def _lora(text: str) -> tuple[str, float]:
-    path, sep, scale = text.rpartition(":")
-    if sep and path and not (len(path) == 1 and path.isalpha()):  # keep C:\... paths whole
-        try:
-            return path, float(scale)
-        except ValueError:
-            pass
-    return text, 1.0
-
-
-def _t_index(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError("use comma-separated step indices, e.g. 32,45") from None
-
-
-def add_model_options(p: argparse.ArgumentParser, size: int = 512) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--model", default="tiny", help="'tiny' (built in), a Hugging Face id, a diffusers folder or a .safetensors file")
-    g.add_argument("--size", type=int, default=size,
-                   help="square model resolution in pixels, a multiple of 64 (default " + ("256 for tiny, else 512" if size is None else str(size)) + ")")
-    g.add_argument("--no-tiny-vae", action="store_true", help="decode with the full VAE instead of TAESD")
-    g.add_argument("--no-lcm-lora", action="store_true", help="do not add LCM-LoRA to non-turbo SD 1.5 / SDXL models")
-    g.add_argument("--lora", action="append", default=[], type=_lora, metavar="PATH[:SCALE]", help="add a LoRA (repeatable)")
-    d = p.add_argument_group("diffusion")
-    d.add_argument("--prompt", default="", help="what to paint")
-    d.add_argument("--negative-prompt", default="", help="what to avoid")
-    d.add_argument("--steps", type=int, default=2, help="denoising steps (default %(default)s)")
-    d.add_argument("--strength", type=float, default=0.5, help="0..1, how far from the input (default %(default)s)")
-    d.add_argument("--t-index", type=_t_index, default=None, help="explicit indices into the 50-step LCM schedule (overrides --strength)")
-    d.add_argument("--guidance", choices=("none", "self", "initialize", "full"), default="self", help="residual CFG mode")
-    d.add_argument("--guidance-scale", type=float, default=1.2)
-    d.add_argument("--delta", type=float, default=1.0)
-    d.add_argument("--seed", type=int, default=1)
-    d.add_argument("--frame-buffer-size", type=int, default=1)
-
-
-def build_store(a: argparse.Namespace):
-    """A parameter store holding the command line's values, each checked by the registry."""
-    from engine.params.catalog import engine_store
-    from engine.params.registry import ParamError
-
-    store = engine_store()
-    try:
-        store.update(
-            {
-                "size": a.size,
-                "steps": a.steps,
-                "strength": a.strength,
-                "guidance": a.guidance,
-                "guidance_scale": a.guidance_scale,
-                "delta": a.delta,
-                "negative_prompt": a.negative_prompt,
-                "prompt.1.text": a.prompt,
-                "seed.1.value": a.seed,
-                "frame_buffer_size": a.frame_buffer_size,
-                "tiny_vae": not a.no_tiny_vae,
-            }
-        )
-    except ParamError as e:
-        raise UserError(str(e)) from None
-    return store
-
-
-def load_options(a: argparse.Namespace) -> dict:
-    """The model-load keyword arguments the command line asks for (engine.diffusion.model_loader.load_model)."""
-    return {"tiny_vae": not a.no_tiny_vae, "lcm_lora": not a.no_lcm_lora, "loras": a.lora}
-
-
-def settings_from_args(a: argparse.Namespace):
-    from engine.diffusion.stream import StreamSettings
-
-    return StreamSettings.from_values(build_store(a).snapshot().values, t_index_list=a.t_index)
-
-
-EXTRA_FLAGS = {"tiny_vae": "--no-tiny-vae", "lcm_lora": "--no-lcm-lora"}  # load_model option -> the flag that turns it off
-
-
-def print_load_warning(warning) -> None:
-    """One line on stderr for an extra a model load went on without, naming the flag that silences it."""
-    flag = EXTRA_FLAGS.get(warning.option)
-    hint = f", or pass {flag} to silence this" if flag else ""
-    print(f"dreamdeck: warning: {warning.text}{hint}", file=sys.stderr, flush=True)
-
-
-def load_bundle(a: argparse.Namespace, quiet: bool = False):
-    from engine.diffusion.model_loader import ModelLoadError, load_model
-
-    live = not quiet and sys.stderr.isatty()  # logs and pipes get only results and errors
-
-    def progress(stage: str, fraction: float) -> None:
-        if live:  # one line, rewritten in place: stages and download progress
-            sys.stderr.write(f"\r  [{fraction * 100:3.0f}%] {stage}"[:110].ljust(110))
-            sys.stderr.flush()
-
-    def warn(warning) -> None:  # an optional extra skipped (offline, not cached): one line, and the flag that silences it
-        if live:  # the warning takes the progress line's place; the next stage starts a new one
-            sys.stderr.write("\r" + " " * 110 + "\r")
-        print_load_warning(warning)
-
-    try:
-        bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora,
-                            progress=progress, warn=warn)
-    except ModelLoadError as e:
-        if live:  # the error replaces the progress line
-            sys.stderr.write("\r" + " " * 110 + "\r")
-        raise UserError(str(e)) from None
-    if live:
-        sys.stderr.write("\n")
-    return bundle
-
-
-def load_stream(a: argparse.Namespace, quiet: bool = False):
-    from engine.diffusion.stream import DiffusionStream
-    from engine.params.catalog import engine_store
-    from engine.params.registry import ParamError
-
-    size = engine_store().spec("size")  # the registry's one declaration of what --size takes
-    try:
-        size.validate(a.size)
-    except ParamError:
-        raise UserError(f"--size takes multiples of {size.multiple_of} from {size.minimum:g} to {size.maximum:g} "
-                        f"{size.unit}; got {a.size}".rstrip()) from None
-    settings = settings_from_args(a)  # checked before the (slow) model load
-    bundle = load_bundle(a, quiet)
-    try:
-        return DiffusionStream(bundle, settings)
-    except ValueError as e:
-        raise UserError(str(e)) from None
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -280,24 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", "-i", required=True, help="image or video file")
     r.add_argument("--output", "-o", help="output file (same kind as the input)")
     r.add_argument("--quiet", "-q", action="store_true")
-    add_model_options(r, size=512)
+    add_model_options(r)
     r.set_defaults(func=cmd_render)
 
     d = sub.add_parser("demo", help="run the built-in tiny model on a test pattern into a video file")
     d.add_argument("--seconds", type=float, default=4.0)
     d.add_argument("--output", default="dreamdeck-demo.mp4")
-    add_model_options(d, size=256)
+    add_model_options(d, tiny_size=True)
     d.set_defaults(func=cmd_demo)
 
     g = sub.add_parser("gui", help="open the VJ console (the default)")
-    add_model_options(g, size=None)  # None: 256 for the tiny model, 512 for real ones
+    add_model_options(g, tiny_size=True)
     from .gui import add_gui_arguments, run_gui
 
     add_gui_arguments(g)
     g.set_defaults(func=run_gui)
 
     lv = sub.add_parser("live", help="run live: a source through the model to the virtual camera and/or a recording")
-    add_model_options(lv, size=512)
+    add_model_options(lv, tiny_size=True)
     from .live import add_live_arguments, cmd_live
 
     add_live_arguments(lv)

@@ -143,11 +143,10 @@ def run_gui(a) -> int:
 
     from engine.live.model_host import stream_generator
 
-    from .cli import build_store, load_options
+    from .flags import build_store
+    from .loading import load_options
     from .osc.service import osc_from_args
 
-    if a.size is None:  # a newcomer's CPU runs the random tiny model smoothly at 256, real models want 512
-        a.size = 256 if a.model == "tiny" else 512
     store = build_store(a)
     from .show_control import ShowControl
 

@@ -17,9 +17,9 @@ def add_live_arguments(p) -> None:
     g.add_argument("--vcam-backend", default="auto", help="auto | obs | v4l2loopback | unitycapture")
     g.add_argument("--record", default=None, metavar="PATH", help="also record the output to a video file")
     g.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
-    g.add_argument("--out-size", default="1280x720", help="output resolution (default %(default)s)")
-    g.add_argument("--fps", type=int, default=30, help="output frame rate (default %(default)s)")
-    g.add_argument("--similarity-filter", action="store_true", help="skip the model on near-identical input (saves power)")
+    from .flags import OUTPUT, add_flags
+
+    add_flags(g, OUTPUT)
     from .presets.commands import add_live_preset_argument
 
     add_live_preset_argument(g)
@@ -36,8 +36,9 @@ def add_live_arguments(p) -> None:
     au.add_argument("--audio-out", default=None, metavar="DEVICE",
                     help="audio output: a device name, part of it or number, a virtual cable (VB-Cable, BlackHole) "
                          "or a PulseAudio sink; default: the system's output")
-    au.add_argument("--audio-renderer", default=None, choices=("hrtf", "flow", "head"),
-                    help="binaural renderer (the audio_renderer parameter; flow falls back to hrtf)")
+    from .flags import AUDIO
+
+    add_flags(au, AUDIO)
 
 
 def status_line(m: dict, elapsed: float, model: str = "") -> str:
@@ -66,15 +67,12 @@ def cmd_live(a) -> int:
     from engine.sinks.recorder import RecorderSink
     from engine.sources import make_source
 
-    from .cli import build_store, load_options, print_load_warning
+    from .flags import build_store
+    from .loading import load_options, print_load_warning
 
     if a.duration is not None and a.duration <= 0:
         raise UserError(f"--duration must be above 0 seconds; got {a.duration}")
     store = build_store(a)
-    try:
-        store.update({"output_size": a.out_size, "output_fps": a.fps, "similarity_filter": a.similarity_filter})
-    except ParamError as e:
-        raise UserError(str(e)) from None
     from .presets.commands import apply_live_preset
 
     apply_live_preset(store, a)  # --preset NAME: checked and applied before anything starts
@@ -210,8 +208,6 @@ def _summary(a, m: dict, elapsed: float, recorded_before: float | None = None) -
 
 def _audio_input(a, store):
     """--audio-in/--audio-out/--audio-renderer checked before anything starts; None when audio stays off."""
-    if getattr(a, "audio_renderer", None):
-        store.set("audio_renderer", a.audio_renderer)
     if getattr(a, "audio_in", None) is None and getattr(a, "audio_out", None) is None:
         return None
     from engine.audio.devices import AudioDeviceError, choose_device

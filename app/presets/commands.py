@@ -9,43 +9,10 @@ from typing import Any
 from engine.params.registry import Apply, Kind, ParamError
 
 from ..errors import UserError, one_line
+from ..flags import SAVE, add_flags, given, show_in
 from .errors import PresetError
 from .fade import weighted_slots
 from .store import PresetStore
-
-# `preset save` options that set one parameter each (the same spelling as `render`/`live`)
-SAVE_OPTIONS = (
-    ("--prompt", "prompt.1.text"),
-    ("--negative-prompt", "negative_prompt"),
-    ("--strength", "strength"),
-    ("--guidance", "guidance"),
-    ("--guidance-scale", "guidance_scale"),
-    ("--delta", "delta"),
-    ("--seed", "seed.1.value"),
-    ("--steps", "steps"),
-    ("--size", "size"),
-    ("--model", "model"),
-)
-
-# `live` arguments that a preset value also sets: parameter -> (argument, inverted)
-LIVE_ARGUMENTS = {
-    "model": ("model", False),
-    "tiny_vae": ("no_tiny_vae", True),
-    "size": ("size", False),
-    "steps": ("steps", False),
-    "frame_buffer_size": ("frame_buffer_size", False),
-    "strength": ("strength", False),
-    "guidance": ("guidance", False),
-    "guidance_scale": ("guidance_scale", False),
-    "delta": ("delta", False),
-    "negative_prompt": ("negative_prompt", False),
-    "prompt.1.text": ("prompt", False),
-    "seed.1.value": ("seed", False),
-    "output_size": ("out_size", False),
-    "output_fps": ("fps", False),
-    "similarity_filter": ("similarity_filter", False),
-}
-
 
 def add_preset_parser(sub) -> None:
     """Add ``preset`` and its sub-commands to the top-level sub-parsers."""
@@ -58,8 +25,7 @@ def add_preset_parser(sub) -> None:
 
     sv = ps.add_parser("save", help="save a (partial) preset from options: only the values given are stored")
     sv.add_argument("name")
-    for flag, param in SAVE_OPTIONS:
-        sv.add_argument(flag, default=None, help=f"sets {param}")
+    add_flags(sv, SAVE)
     sv.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE", help="set any parameter (repeatable)")
     sv.add_argument("--description", default="", help="a line saying what the look is")
     sv.add_argument("--force", action="store_true", help="replace a user preset of the same name")
@@ -108,11 +74,7 @@ def cmd_list(a: argparse.Namespace) -> int:
 
 
 def _save_values(a: argparse.Namespace) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for flag, param in SAVE_OPTIONS:
-        v = getattr(a, flag[2:].replace("-", "_"))
-        if v is not None:
-            values[param] = v
+    values: dict[str, Any] = given(a, SAVE)
     for item in a.set:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
@@ -193,30 +155,21 @@ def add_live_preset_argument(group) -> None:
 def apply_live_preset(store, a: argparse.Namespace, presets: PresetStore | None = None):
     """Apply ``--preset NAME`` to the store (one update, source 'preset') before the show starts.
 
-    Precedence: options given on the command line > the preset > defaults.  A preset value
-    for a parameter that a ``live`` option also sets is written back to the options (so the
-    model, size, ... the preset names are the ones loaded).  Raises PresetError (one line)."""
+    Precedence: flags given on the command line > the preset > the registry's defaults.  The
+    namespace's flags then show the values that run (so the model, size, ... the preset names are
+    the ones loaded).  Raises PresetError (one line)."""
     name = getattr(a, "preset", None)
     if not name:
         return None
     preset = (presets or PresetStore(params=store.params)).load(name)
-    from ..cli import build_parser
-
-    defaults = vars(build_parser().parse_args(["live"]))
-    values: dict[str, Any] = {}
-    kept = []
-    for param, value in preset.values.items():
-        arg, inverted = LIVE_ARGUMENTS.get(param, (None, False))
-        if arg is not None and getattr(a, arg, None) != defaults.get(arg):
-            kept.append(param)  # given on the command line
-            continue
-        values[param] = value
-        if arg is not None:
-            setattr(a, arg, (not value) if inverted else value)
+    typed = given(a)  # flags the user gave: they win over the preset
+    values = {param: value for param, value in preset.values.items() if param not in typed}
+    kept = [param for param in preset.values if param in typed]
     try:
         store.update(values, source="preset")
     except ParamError as e:  # the store's declarations differ from the presets' (cannot happen with the catalog)
         raise PresetError(f"preset {preset.name!r}: {e}") from None
+    show_in(a, store)  # the namespace shows what will run (the preset's model, size, ...)
     note = f"; the command line sets {', '.join(kept)}" if kept else ""
     print(f"preset {preset.name!r} ({preset.origin}): {len(values)} value{'s' if len(values) != 1 else ''}{note}", flush=True)
     return preset

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from app.cli import build_parser, build_store, main
+from app.cli import build_parser, main
+from app.flags import build_store
 from app.presets import PresetError, PresetStore
 from app.presets.commands import apply_live_preset
 
