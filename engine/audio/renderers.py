@@ -12,9 +12,9 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
+from ..params.catalog import AUDIO_RENDERERS
 from .types import BinauralRenderer
 
-NAMES = ("hrtf", "flow", "head")
 FALLBACK = {"flow": "hrtf", "hrtf": "head"}
 
 
@@ -54,13 +54,13 @@ def _make_exact(name: str, **kw) -> BinauralRenderer:
         from .flow import FlowRenderer
 
         return _construct(FlowRenderer, **kw)
-    raise RendererUnavailable(f"there is no renderer named {name!r}; choose one of {', '.join(NAMES)}")
+    raise RendererUnavailable(f"there is no renderer named {name!r}; choose one of {', '.join(AUDIO_RENDERERS)}")
 
 
 def make_renderer(name: str, **kw) -> RendererChoice:
     """The renderer ``name`` (keyword arguments such as ``room=True`` go to its constructor), or its fallback."""
-    if name not in NAMES:
-        raise RendererUnavailable(f"there is no renderer named {name!r}; choose one of {', '.join(NAMES)}")
+    if name not in AUDIO_RENDERERS:
+        raise RendererUnavailable(f"there is no renderer named {name!r}; choose one of {', '.join(AUDIO_RENDERERS)}")
     reasons = []
     current = name
     while True:
