@@ -170,11 +170,11 @@ class AudioPanel(QWidget):
         if eng is None:
             return ("AUD off", GREY) if self._starting is None else ("AUD …", AMBER)
         s = eng.snapshot()
-        trouble = s["fallback_reason"] or (s["device_status"] if s["device_status"] not in ("running", "open") else None)
-        colour = RED if s["xruns"] or (s["device_status"] or "").startswith(("lost", "render error")) else (AMBER if trouble else GREEN)
-        load = f", load {s['render_load']:.0%}" if s.get("render_load") is not None else ""
+        trouble = s.fallback_reason or (s.device_status if s.device_status not in ("running", "open") else None)
+        colour = RED if s.xruns or (s.device_status or "").startswith(("lost", "render error")) else (AMBER if trouble else GREEN)
+        load = f", load {s.render_load:.0%}" if s.render_load is not None else ""
         self.status.setText(
-            f"<span style='color:{colour}'>{s['input']} → <b>{s['renderer']}</b> → {s['device']}: {s['device_status']}"
-            f"; buffer {s['buffer_ms']:.0f} ms{load}; xruns {s['xruns']}, underruns {s['underruns']}</span>"
-            + (f"<br>{s['fallback_reason']}" if s["fallback_reason"] else ""))
-        return f"AUD {s['renderer']} XR {s['xruns']}", colour
+            f"<span style='color:{colour}'>{s.input} → <b>{s.renderer}</b> → {s.device}: {s.device_status}"
+            f"; buffer {s.buffer_ms:.0f} ms{load}; xruns {s.xruns}, underruns {s.underruns}</span>"
+            + (f"<br>{s.fallback_reason}" if s.fallback_reason else ""))
+        return f"AUD {s.renderer} XR {s.xruns}", colour

@@ -24,7 +24,7 @@ def test_audio_tab_starts_plays_and_stops(window, qtbot, tmp_path):
         panel.use_file(str(path))
         window.console.store.update({"audio_azimuth": 70.0})
         panel.run_button.setChecked(True)
-        qtbot.waitUntil(lambda: panel.engine is not None and panel.engine.snapshot()["seconds_rendered"] > 0.5, timeout=15000)
+        qtbot.waitUntil(lambda: panel.engine is not None and panel.engine.snapshot().seconds_rendered > 0.5, timeout=15000)
         text, colour = panel.refresh()
         assert text.startswith("AUD hrtf"), text
         assert "tone.wav" in panel.status.text() and "running" in panel.status.text()
