@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..params.catalog import GUIDANCE_MODES
 from . import guidance as rcfg
 from .schedule import StepPlan
 from .unet_runner import Condition, UNetRunner
@@ -35,8 +36,8 @@ class GuidanceSettings:
     delta: float = 1.0
 
     def __post_init__(self):
-        if self.mode not in rcfg.MODES:
-            raise ValueError(f"guidance mode {self.mode!r} is not one of {', '.join(rcfg.MODES)}")
+        if self.mode not in GUIDANCE_MODES:
+            raise ValueError(f"guidance mode {self.mode!r} is not one of {', '.join(GUIDANCE_MODES)}")
 
 
 class StreamDenoiser:
@@ -55,10 +56,6 @@ class StreamDenoiser:
         self._buf_x: torch.Tensor | None = None
         self._buf_anchor: torch.Tensor | None = None
         self.calls = 0
-
-    @property
-    def primed(self) -> bool:
-        return self.calls >= self.plan.steps
 
     def set_plan(self, plan: StepPlan) -> None:
         """Swap timesteps live; a different step count empties the buffer."""

@@ -19,17 +19,14 @@ and guides with ``eps = d * eps_virtual + g * (eps_cond - d * eps_virtual)``
   step uses the virtual residual to it.  One extra pass per frame.
 * ``full``: textbook CFG, a negative pass at every step (2n passes).
 * ``none``: the conditional prediction alone.
+
+The modes are the ``guidance`` parameter's choices (``GUIDANCE_MODES`` in
+:mod:`engine.params.catalog`); :class:`~engine.diffusion.denoiser.StreamDenoiser` picks between them.
 """
 
 from __future__ import annotations
 
 import torch
-
-MODES = ("none", "self", "initialize", "full")
-
-# UNet batch items per frame for n steps, by mode: the cost model the paper gives.
-def unet_items_per_frame(mode: str, steps: int) -> int:
-    return {"none": steps, "self": steps, "initialize": steps + 1, "full": 2 * steps}[mode]
 
 
 def textbook_cfg(eps_cond: torch.Tensor, eps_neg: torch.Tensor, scale: float) -> torch.Tensor:
