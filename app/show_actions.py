@@ -2,12 +2,15 @@
 parameters: the seam between the surfaces and the preset/tempo machinery.
 
 Parameters go straight into the registry (engine.params); everything that is an
-*action* goes through an object with this shape (``app.show_control.ShowControl``).
+*action* goes through an object with this shape (``app.show_control.ShowControl``):
+``trigger(name, arg, source)`` runs any action of the one table,
+``engine.params.actions.ACTIONS``; the named methods below stay for the code that
+calls them directly (the presets panel, the soak run).
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 class ShowActionError(Exception):
@@ -16,6 +19,14 @@ class ShowActionError(Exception):
 
 @runtime_checkable
 class ShowActions(Protocol):
+    def trigger(self, name: str, arg: Any = None, source: object = None) -> Any:
+        """Run action ``name`` of engine.params.actions.ACTIONS (arg: see its ``argument``).
+        Returns its answer (preset_list: the names; panic: a warning line or None); raises
+        ShowActionError (one line) for an unknown action, a bad argument or a refusal."""
+
+    def find_preset(self, name_or_index: str | int) -> Any:
+        """The preset (app.presets.store.Preset) by name or 0-based index; raises ShowActionError."""
+
     def recall_preset(self, name_or_index: str | int, source: object = None) -> None:
         """Recall a preset by name or 0-based index in list order, with the registry's
         preset_fade_time and preset_quantize; raises ShowActionError."""

@@ -1,16 +1,22 @@
-"""The show's actions for every control surface: presets and tap tempo.
+"""The show's actions for every control surface: the one executor of the action table.
 
 ``ShowControl`` implements ``app.show_actions.ShowActions``; OSC, MIDI and the GUI
-hold one and call it.  It owns the tempo clock and the preset recaller (one timer
-thread, started by ``start()`` or by the first recall, joined by ``stop()``; with
-``timer_thread=False`` none: the owner moves fades with ``recaller.tick()``).
+hold one and call ``trigger(name, arg, source)`` with a name from
+``engine.params.actions.ACTIONS`` (blackout, panic, tap, preset_recall, preset_next, ...).
+It owns the tempo clock and the preset recaller (one timer thread, started by
+``start()`` or by the first recall, joined by ``stop()``; with ``timer_thread=False``
+none: the owner moves fades with ``recaller.tick()``), and remembers the last preset
+recalled, from which preset_next / preset_previous step.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from typing import Any, Callable
 
+from engine.params.actions import SAFE_PRESET, ActionArgumentError, UnknownAction, action, parse_argument
 from engine.params.registry import Kind, ParamError, ParamStore
 
 from .presets.errors import PresetError
@@ -25,6 +31,8 @@ from .tempo import Tempo
 # saved during a blackout must not black out the show when recalled).  A preset
 # written by hand may still list safety values (see presets/looks/blackout-safe.json).
 NOT_CAPTURED_GROUPS = (*SHOW_SETTING_GROUPS, "output", "safety")
+SOURCE = "show"  # the source of a registry write an action makes when its caller names none
+log = logging.getLogger("dreamdeck.show")
 
 
 def captured_values(store: ParamStore) -> dict[str, Any]:
@@ -50,6 +58,8 @@ class ShowControl:
         self.tempo = Tempo(store, clock=clock)
         self.recaller = PresetRecaller(store, tempo=self.tempo, clock=clock, tick_hz=tick_hz,
                                        timer_thread=timer_thread)
+        self._lock = threading.RLock()  # the last-recalled preset (OSC, MIDI and the GUI call from their threads)
+        self._last_preset: str | None = None
 
     def start(self) -> None:
         self.tempo.attach()
@@ -65,6 +75,92 @@ class ShowControl:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    # -- the action table's executor -------------------------------------------------
+    def trigger(self, name: str, arg: Any = None, source: object = None) -> Any:
+        """Run action ``name`` of ``engine.params.actions.ACTIONS`` with its argument (None for
+        those without one).  Returns its answer: the names for preset_list, the preset recalled
+        for preset_next / preset_previous, and for panic a warning line when the safe preset could
+        not be recalled (the show is black either way); None otherwise.  An unknown action, a bad
+        argument or a refusal (no such preset, ...) raises ShowActionError with one line."""
+        try:
+            a = action(name)
+            value = parse_argument(a, arg)
+        except (UnknownAction, ActionArgumentError) as e:
+            raise ShowActionError(str(e)) from None
+        if a.toggle:
+            try:
+                self.store.update({a.param: not bool(self.store.get(a.param))}, source=_source(source))
+            except ParamError as e:
+                raise ShowActionError(f"{a.name}: {e}") from None
+            return None
+        if a.name == "panic":
+            return self.panic(source)
+        if a.name == "tap":
+            return self.tap(source)
+        if a.name == "preset_recall":
+            return self.recall_preset(value, source)
+        if a.name in ("preset_next", "preset_previous"):
+            return self.step_preset(1 if a.name == "preset_next" else -1, source)
+        if a.name == "preset_save":
+            return self.save_preset(value, source)
+        if a.name == "preset_list":
+            return self.preset_names()[value or 0:]
+        if a.name == "preset_rename":
+            return self.rename_preset(*value, source=source)
+        if a.name == "preset_delete":
+            return self.delete_preset(value, source)
+        raise ShowActionError(f"{a.name} has no executor here")  # a table entry added without one
+
+    def panic(self, source: object = None) -> str | None:
+        """Black now; stop every fade; passthrough and freeze off; then the safe preset, applied at
+        once (not faded); the blackout stays on.  Returns a warning line when the safe preset could
+        not be recalled (the show is black either way), else None."""
+        src = _source(source)
+        note = None
+        self.recaller.cancel()
+        try:
+            self.store.update({"blackout": True, "passthrough": False, "freeze": False}, source=src)
+            preset = self.find_preset(SAFE_PRESET)
+            self.recaller.apply_now(preset.values)
+            with self._lock:
+                self._last_preset = preset.name
+        except Exception as e:  # a broken safe preset or a failing listener: the show goes black anyway
+            note = f"panic: blackout on; preset {SAFE_PRESET!r} not recalled: {e}"
+            log.warning("%s", note)
+        finally:
+            self.store.update({"blackout": True}, source=src)
+        return note
+
+    def step_preset(self, step: int, source: object = None) -> str:
+        """Recall the preset ``step`` places from the last one recalled, in list order, wrapping
+        around (with none recalled yet: the first going forward, the last going back; one that
+        was deleted or renamed since counts from where its name would sit).  Returns its name.
+        A preset that cannot be recalled is still stepped onto, so the next step passes it."""
+        with self._lock:
+            names = self.preset_names()
+            if not names:
+                raise ShowActionError("there are no presets to step through")
+            last = self._last_preset
+            if last in names:
+                i = names.index(last) + step
+            elif last is None:
+                i = 0 if step > 0 else -1
+            else:
+                place = sum(1 for n in names if n.casefold() < last.casefold())
+                i = place if step > 0 else place - 1
+            name = names[i % len(names)]
+            try:
+                self.recall_preset(name, source)
+            finally:
+                self._last_preset = name
+            return name
+
+    @property
+    def last_preset(self) -> str | None:
+        """The preset recalled last (by any surface), from which preset_next / previous step."""
+        with self._lock:
+            return self._last_preset
 
     # -- ShowActions ----------------------------------------------------------------
     def preset_names(self) -> list[str]:
@@ -101,6 +197,8 @@ class ShowControl:
             self.recaller.recall(preset.values)
         except (ParamError, ValueError) as e:
             raise ShowActionError(f"preset {preset.name!r}: {e}") from None
+        with self._lock:
+            self._last_preset = preset.name
 
     def save_preset(self, name: str, source: object = None, description: str = "") -> None:
         """Save the current look (see ``captured_values``) as user preset ``name``, replacing one of that name."""
@@ -114,6 +212,9 @@ class ShowControl:
             self.presets.rename(old, new)
         except PresetError as e:
             raise ShowActionError(str(e)) from None
+        with self._lock:
+            if self._last_preset == old:
+                self._last_preset = new
 
     def delete_preset(self, name: str, source: object = None) -> None:
         try:
@@ -123,3 +224,7 @@ class ShowControl:
 
     def tap(self, source: object = None) -> None:
         self.tempo.tap()
+
+
+def _source(source: object) -> object:
+    return SOURCE if source is None else source
