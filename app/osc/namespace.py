@@ -9,7 +9,9 @@ Every parameter lives at ``param.osc_address`` (``/dreamdeck/strength``,
   triggers at >= 0.5.  Text parameters have no ``/norm`` form.
 * ``<address>/get`` (and ``<address>/norm/get``), or a single ``"?"`` string argument,
   asks for the current value; the answer goes back to the asking socket.
-* Action addresses (:data:`ACTIONS`) call the show's :class:`app.show_actions.ShowActions`.
+* Action addresses (the action table, ``engine.params.actions.ACTIONS``) call the show's
+  :class:`app.show_actions.ShowActions` ``trigger``; :func:`action_arg` turns the OSC
+  arguments into the table's argument.
 
 This module only converts: OSC arguments -> registry values (raising :class:`OscValueError`
 with a counter category) and registry values -> OSC arguments.  The server, the feedback
@@ -22,6 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from engine.params.actions import ACTIONS, Action, ActionArgumentError, ArgType, action, parse_argument
 from engine.params.registry import Kind, Param
 
 ROOT = "/dreamdeck"
@@ -29,25 +32,21 @@ NORM = "/norm"
 GET = "/get"
 QUERY = "?"
 
-# Action addresses: (address, argument, what it does).  They reach the ShowActions object.
-PRESET_RECALL = ROOT + "/preset/recall"
-PRESET_SAVE = ROOT + "/preset/save"
-PRESET_LIST = ROOT + "/preset/list"
-PRESET_RENAME = ROOT + "/preset/rename"
-PRESET_DELETE = ROOT + "/preset/delete"
-TEMPO_TAP = ROOT + "/tempo/tap"
+# Action addresses come from the one action table (engine.params.actions): each action at its
+# ``osc_address``, calling ``ShowActions.trigger``.  The preset list is a query: it is answered.
+PRESET_RECALL = action("preset_recall").osc_address
+PRESET_SAVE = action("preset_save").osc_address
+PRESET_LIST = action("preset_list").osc_address
+PRESET_RENAME = action("preset_rename").osc_address
+PRESET_DELETE = action("preset_delete").osc_address
+TEMPO_TAP = action("tap").osc_address
 PRESET_LIST_PAGE_BYTES = 8 * 1024  # one /preset/list answer datagram at most; a longer list is paged
-ACTIONS: tuple[tuple[str, str, str], ...] = (
-    (PRESET_RECALL, "string name, or int 0-based index", "Recall a preset (with preset_fade_time and preset_quantize)"),
-    (PRESET_SAVE, "string name", "Save the current values as a preset"),
-    (PRESET_LIST, "none, or int index to start from",
-     "Answer at the same address with the preset names from that index (0 without one), one string argument each,"
-     f" in one datagram of at most {PRESET_LIST_PAGE_BYTES // 1024} KiB; when more follow, the last argument is an int:"
-     " the index to ask for next"),
-    (PRESET_RENAME, "string old name, string new name", "Rename a user preset"),
-    (PRESET_DELETE, "string name", "Delete a user preset"),
-    (TEMPO_TAP, "1 fires (0 is ignored; no argument also fires)", "One tap of tap tempo"),
-)
+# What an action's answer looks like over OSC, where the table's words are not enough.
+ACTION_ANSWERS = {
+    "preset_list": "The answer comes at the same address: one string argument per name, in one datagram of at most"
+                   f" {PRESET_LIST_PAGE_BYTES // 1024} KiB; when more follow, the last argument is an int: the index"
+                   " to ask for next",
+}
 
 # Error categories (also the names of the server's counters).
 WRONG_TYPE = "wrong_type"
@@ -76,6 +75,7 @@ class Route:
     address: str
     form: str  # "value" | "norm" | "get" | "norm_get" | "action"
     param: Param | None = None
+    action: Action | None = None
 
 
 def has_norm(p: Param) -> bool:
@@ -96,8 +96,48 @@ def routes(params: Iterable[Param]) -> list[Route]:
         if has_norm(p):
             out.append(Route(a + NORM, "norm", p))
             out.append(Route(a + NORM + GET, "norm_get", p))
-    out.extend(Route(addr, "action") for addr, _, _ in ACTIONS)
+    out.extend(Route(a.osc_address, "action", action=a) for a in ACTIONS)
     return out
+
+
+# -- OSC arguments -> an action's argument --------------------------------------------
+def action_arg(a: Action, args: tuple) -> Any:
+    """The OSC arguments of action ``a`` -> its argument for ``trigger`` (None without one).
+    An action without an argument fires on no argument or 1 and ignores 0 (:class:`Ignore`),
+    like a trigger parameter; one with an argument takes exactly its values."""
+    addr = a.osc_address
+    spec = a.argument
+    if spec is None:
+        x = args[0] if len(args) == 1 else (1 if not args else None)
+        if isinstance(x, bool):
+            x = int(x)
+        if not _is_number(x) or x not in (0, 1):
+            raise OscValueError(WRONG_TYPE if not _is_number(x) else OUT_OF_RANGE, f"{addr} fires on 1 (0 is ignored)")
+        if x == 0:
+            raise Ignore()
+        return None
+    if not args and spec.optional:
+        return None
+    if len(args) != spec.count:
+        raise OscValueError(WRONG_TYPE, f"{addr} takes {action_osc_argument(a)}; got {len(args)} arguments")
+    try:
+        return parse_argument(a, args[0] if spec.count == 1 else tuple(args))
+    except ActionArgumentError as e:
+        raise OscValueError(e.category, f"{addr}: {e}") from None
+
+
+def action_osc_argument(a: Action) -> str:
+    """What an action's address takes, in OSC types (for errors and the reference)."""
+    spec = a.argument
+    if spec is None:
+        return "none, or 1 (0 is ignored)"
+    text = {
+        ArgType.NAME: "string name",
+        ArgType.NAME_OR_INDEX: "string name, or int 0-based index",
+        ArgType.INDEX: f"int {spec.name} index",
+        ArgType.NAME_PAIR: "string old name, string new name",
+    }[spec.type]
+    return f"none, or {text}" if spec.optional else text
 
 
 # -- OSC arguments -> registry values ------------------------------------------------

@@ -59,6 +59,27 @@ def _norm(p: Param) -> str:
     }[p.kind]
 
 
+def _actions_section() -> list[str]:
+    """The action table (engine.params.actions): one row per action, in table order."""
+    rows = [
+        "## Actions",
+        "",
+        "Verbs rather than values, from one table that the console's buttons and keys, MIDI note mappings"
+        " (`\"action\": \"<name>\"`) and this list share. Addresses follow `/dreamdeck/<thing>/<verb>`: preset"
+        " actions under `/dreamdeck/preset/`, a toggle at its parameter's address plus `/toggle` (it flips what"
+        " the parameter's own address sets), tap tempo at `/dreamdeck/tempo/tap`, PANIC at `/dreamdeck/panic`."
+        " An action without an argument fires on an address-only message or 1 and ignores 0 (a button's release).",
+        "",
+        "| action | address | argument | effect | key |",
+        "|---|---|---|---|---|",
+    ]
+    for a in ns.ACTIONS:
+        effect = a.description + (f". {ns.ACTION_ANSWERS[a.name]}" if a.name in ns.ACTION_ANSWERS else "")
+        key = f"`{a.key}`" if a.key else "-"
+        rows.append(f"| `{a.name}` | `{a.osc_address}` | {_cell(ns.action_osc_argument(a))} | {_cell(effect)} | {key} |")
+    return rows + [""]
+
+
 def render_reference(params: Iterable[Param]) -> str:
     params = list(params)
     lines = [
@@ -116,12 +137,7 @@ def render_reference(params: Iterable[Param]) -> str:
         " All values are sent once when the server starts, before the model has loaded."
         " A change is never echoed back to the peer it came from (same ip:port as the target).",
         "",
-        "## Actions",
-        "",
-        "| address | argument | effect |",
-        "|---|---|---|",
-        *[f"| `{a}` | {_cell(arg)} | {_cell(doc)} |" for a, arg, doc in ns.ACTIONS],
-        "",
+        *_actions_section(),
         "## Parameters",
         "",
         "Apply: `live` takes effect at the next frame; `reload` when the model or the output is prepared again.",

@@ -30,7 +30,8 @@ Design:
   packet's remaining queries are dropped without being looked up.  The preset list is
   paged (``namespace.PRESET_LIST_PAGE_BYTES`` per answer) and its pages are cached until the
   names change (the preset store caches the names until its folder changes).
-* Actions (preset recall/save/list, tempo tap) call the ShowActions object with
+* Actions (the action table, engine.params.actions: blackout toggle, panic, preset
+  recall/next/save/..., tempo tap) call ``ShowActions.trigger`` with
   ``source="osc:IP:PORT"`` -- deliberately not the sender tuple, so the values a recall
   changes ARE fed back to the peer that asked for it (it did not send those values).
 """
@@ -60,7 +61,6 @@ log = logging.getLogger("dreamdeck.osc")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
-MAX_PRESET_NAME = 200
 MAX_REPLIES_PER_PACKET = 64  # answer datagrams to one incoming packet (or bundle)
 MAX_REPLY_BYTES_PER_PACKET = 64 * 1024  # bytes of answers to one incoming packet (or bundle)
 
@@ -307,82 +307,40 @@ class OscServer:
 
     def _on_action(self, client_address, address: str, fixed: list, *args) -> None:
         route: ns.Route = fixed[0]
-        addr = route.address
+        a, addr = route.action, route.address
         self._flush(client_address)  # a bundle may set preset_fade_time, then recall
         if self.actions is None:
-            self._count_error("action_unavailable", f"{addr} is not available here (no preset/tempo control)")
+            self._count_error("action_unavailable", f"{addr} is not available here (no show control)")
             return
         source = f"osc:{client_address[0]}:{client_address[1]}"
         try:
-            if addr == ns.PRESET_LIST:
-                start = _list_start(addr, args)
+            arg = ns.action_arg(a, args)
+            if a.query:  # answered, never run: the preset list, paged (see _preset_list_page)
                 self._counters.add("queries")
                 if self._replies_full():
                     self._dropped += 1
                 else:
-                    self._send(self._preset_list_page(start))
+                    self._send(self._preset_list_page(arg or 0))
                 return
-            if addr == ns.TEMPO_TAP:
-                x = args[0] if len(args) == 1 else (1 if not args else None)
-                if isinstance(x, bool):
-                    x = int(x)
-                if type(x) not in (int, float) or x not in (0, 1):
-                    raise ns.OscValueError(ns.WRONG_TYPE if type(x) not in (int, float) else ns.OUT_OF_RANGE,
-                                           f"{addr} fires on 1 (0 is ignored)")
-                if x == 0:
-                    self._counters.add("ignored")
-                    return
-                self.actions.tap(source=source)
-            elif addr == ns.PRESET_RENAME:
-                if len(args) != 2:
-                    raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes two names (old, new), got {len(args)} arguments")
-                self.actions.rename_preset(self._preset_name(addr, args[0]), self._preset_name(addr, args[1]), source=source)
-            elif len(args) != 1:
-                raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes one argument, got {len(args)}")
-            elif addr == ns.PRESET_DELETE:
-                self.actions.delete_preset(self._preset_name(addr, args[0]), source=source)
-            elif addr == ns.PRESET_SAVE:
-                self.actions.save_preset(self._preset_name(addr, args[0]), source=source)
-            elif addr == ns.PRESET_RECALL:
-                x = args[0]
-                if type(x) is float and x.is_integer() and x >= 0:
-                    x = int(x)
-                if type(x) is int:
-                    if x < 0:
-                        raise ns.OscValueError(ns.OUT_OF_RANGE, f"{addr} index is 0 or more; got {x}")
-                    self.actions.recall_preset(x, source=source)
-                else:
-                    self.actions.recall_preset(self._preset_name(addr, x), source=source)
+            note = self.actions.trigger(a.name, arg, source=source)
+        except ns.Ignore:
+            self._counters.add("ignored")
+            return
         except ns.OscValueError as e:
             self._refuse(e, client_address)
             return
         except ShowActionError as e:
             self._count_error("action_refused", f"{addr}: {e}")
             return
+        if isinstance(note, str) and a.name == "panic":  # the show is black; the safe preset did not come
+            self._log.warn("panic", note)
         self._counters.add("actions")
 
-    @staticmethod
-    def _preset_name(addr: str, x: Any) -> str:
-        if not isinstance(x, str):
-            raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes a preset name (string), not {type(x).__name__}")
-        if len(x) > MAX_PRESET_NAME:
-            raise ns.OscValueError(ns.TOO_LONG, f"{addr}: preset names are limited to {MAX_PRESET_NAME} characters")
-        return x
+
+_QUERY_ACTIONS = frozenset(a.osc_address for a in ns.ACTIONS if a.query)
 
 
 def _is_query(msg) -> bool:
-    """A message that only asks (a get form, a single "?", the preset list): what the reply cap drops."""
+    """A message that only asks (a get form, a single "?", a query action): what the reply cap drops."""
     a = msg.address
-    return a.endswith(ns.GET) or a == ns.PRESET_LIST or (len(msg.params) == 1 and msg.params[0] == ns.QUERY)
-
-
-def _list_start(addr: str, args: tuple) -> int:
-    """The index a preset list page starts at: no argument is 0, else one whole number >= 0."""
-    if not args:
-        return 0
-    x = args[0]
-    if len(args) != 1 or type(x) not in (int, float) or (type(x) is float and not x.is_integer()):
-        raise ns.OscValueError(ns.WRONG_TYPE, f"{addr} takes no argument or the int index to start from")
-    if x < 0:
-        raise ns.OscValueError(ns.OUT_OF_RANGE, f"{addr} starts from index 0 or more; got {x!r}")
-    return int(x)
+    return a.endswith(ns.GET) or a in _QUERY_ACTIONS or (len(msg.params) == 1 and msg.params[0] == ns.QUERY)

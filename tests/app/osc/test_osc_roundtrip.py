@@ -117,24 +117,19 @@ def test_feedback_sync_sends_every_value_once(store, listener):
 
 
 class Recorder:
-    """A ShowActions implementation that records calls (presets/tempo are another module's job)."""
+    """A ShowActions implementation that records the actions it is asked to run (presets/tempo
+    are another module's job)."""
 
     def __init__(self):
         self.calls = []
 
-    def recall_preset(self, name_or_index, source=None):
-        if name_or_index == "missing":
+    def trigger(self, name, arg=None, source=None):
+        if arg == "missing":
             raise ShowActionError("there is no preset named 'missing'")
-        self.calls.append(("recall", name_or_index, source))
-
-    def save_preset(self, name, source=None):
-        self.calls.append(("save", name, source))
+        self.calls.append((name, arg, source))
 
     def preset_names(self):
         return ["warm", "cold", "strobe"]
-
-    def tap(self, source=None):
-        self.calls.append(("tap", None, source))
 
 
 def test_action_addresses_call_the_show(store, peer):
@@ -152,7 +147,8 @@ def test_action_addresses_call_the_show(store, peer):
         peer.send(to, "/dreamdeck/tempo/tap", 0)
         assert peer.ask(to, "/dreamdeck/preset/list") == [["/dreamdeck/preset/list", ["warm", "cold", "strobe"]]]
         src = f"osc:{peer.ip}:{peer.port}"  # not the sender tuple: a recall's values are fed back to its asker
-        assert show.calls == [("recall", "warm", src), ("recall", 2, src), ("save", "my look", src), ("tap", None, src)]
+        assert show.calls == [("preset_recall", "warm", src), ("preset_recall", 2, src), ("preset_save", "my look", src),
+                              ("tap", None, src)]
         s = srv.stats
         assert (s["actions"], s["action_refused"], s["wrong_type"], s["ignored"]) == (4, 1, 1, 1)
     with OscServer(store, None, port=0) as srv:  # no show attached: counted, not fatal
