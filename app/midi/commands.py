@@ -1,5 +1,7 @@
 """MIDI on the command line: ``dreamdeck live --midi [PORT]`` and
-``dreamdeck midi ports | list | learn PARAM | unmap PARAM | load FILE``.
+``dreamdeck midi ports | list | learn TARGET | unmap TARGET | load FILE``; a TARGET is a
+parameter or an action of the action table (``--action`` for the names that are both,
+``--arg`` for an action's argument: ``dreamdeck midi learn preset_recall --arg 3``).
 
 ``app/live.py`` needs: ``add_midi_arguments(parser)``, ``midi = midi_from_args(args, store,
 actions)`` (checks the options, opens nothing), then ``midi.start()`` / ``midi.stop()``
@@ -12,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from engine.params.actions import RUNNABLE as ACTIONS
 from engine.params.registry import ParamStore
 
 from ..errors import UserError
@@ -95,11 +98,17 @@ def add_midi_parser(sub) -> None:
     pt.add_argument("--midi-api", default=None, metavar="API", help="MIDI system (default: the first that starts)")
     pt.set_defaults(func=cmd_ports)
     ms.add_parser("list", help="list the saved mappings").set_defaults(func=cmd_list)
-    for name, helptext, func in (("learn", "bind the next control moved to PARAM and save it", cmd_learn),
-                                 ("unmap", "remove every mapping of PARAM", cmd_unmap)):
+    for name, helptext, func in (("learn", "bind the next control moved (an action: the next pad or key pressed) "
+                                           "to TARGET and save it", cmd_learn),
+                                 ("unmap", "remove every mapping of TARGET", cmd_unmap)):
         p = ms.add_parser(name, help=helptext)
-        p.add_argument("param")
+        p.add_argument("param", metavar="TARGET",
+                       help="a parameter, or an action: " + ", ".join(ACTIONS))
+        p.add_argument("--action", action="store_true",
+                       help="TARGET is the action, for names that are a parameter too (blackout, freeze, tap, ...)")
         if name == "learn":
+            p.add_argument("--arg", default=None, metavar="VALUE",
+                           help="the action's argument (preset_recall: a preset name or 0-based index)")
             p.add_argument("--port", default=None, help="input port (a name or part of one; default: the first)")
             p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait (default %(default)s)")
             _port_options(p)
@@ -149,6 +158,16 @@ def cmd_list(a) -> int:
     return 0
 
 
+def _is_action(a, store: ParamStore) -> bool:
+    """Whether the command names an action (``--action``, an argument, or a name only the action table has)."""
+    return a.action or getattr(a, "arg", None) is not None or (a.param not in store.params and a.param in ACTIONS)
+
+
+def _action_arg(text: str | None) -> int | str | None:
+    """``--arg``: digits are an index (a preset named like a number is still found by name)."""
+    return int(text) if text is not None and text.isascii() and text.isdigit() else text
+
+
 def cmd_learn(a) -> int:
     from .input import MidiController
 
@@ -157,8 +176,12 @@ def cmd_learn(a) -> int:
         with MidiController(store, port_name=a.port, api=a.midi_api, virtual=a.midi_virtual) as ctl:
             if ctl.load_error:
                 raise UserError(ctl.load_error)
-            ctl.learn(a.param)
-            print(f"move a control on {ctl.port_name} to bind it to {a.param} ...", flush=True)
+            if _is_action(a, store):
+                ctl.learn_action(a.param, _action_arg(a.arg))
+                print(f"press a pad or key on {ctl.port_name} to bind it to action {a.param} ...", flush=True)
+            else:
+                ctl.learn(a.param)
+                print(f"move a control on {ctl.port_name} to bind it to {a.param} ...", flush=True)
             mapping = ctl.wait_learned(a.timeout)
             if mapping is None:
                 raise UserError(f"no control moved within {a.timeout:g} s")
@@ -178,7 +201,7 @@ def cmd_unmap(a) -> int:
     router = MidiRouter(store)
     try:
         router.set_mappings(_saved(store))
-        gone = router.unmap_param(a.param)
+        gone = router.unmap_action(a.param) if _is_action(a, store) else router.unmap_param(a.param)
         write_mappings(default_path(), router.mappings())
     except MidiError as e:
         raise UserError(str(e)) from None

@@ -6,8 +6,12 @@ turns the control's position into a value of a FLOAT / INT parameter (linearly o
 the parameter's range or a sub-range ``lo..hi``), a CHOICE (equal bins over the
 choices, or over the indices ``lo..hi``), a BOOL (on at 64 and up) or a TRIGGER
 (fires when the control rises past 64).  A note mapping toggles a BOOL, holds it while
-the key is down (``momentary``), fires a TRIGGER, or runs a show action (tap tempo,
-preset recall by index or name).
+the key is down (``momentary``), fires a TRIGGER, or runs an action of the one action
+table (``engine.params.actions``: blackout, panic, tap, preset_recall, preset_next, ...)
+on note-on, with the action's argument in ``arg`` (preset_recall: a 0-based index or a
+name).  Older files' ``{"action": "recall_preset", "preset": 0}`` still load, as
+``{"action": "preset_recall", "arg": 0}``.  Query actions (preset_list) answer a question
+MIDI cannot hear, so no note runs them.
 
 The models only describe; :func:`resolve` checks a mapping against the registry and
 fills in the defaults, so nothing that does not fit a parameter is ever kept.
@@ -20,6 +24,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engine.params.actions import LEGACY_NAMES, RUNNABLE, ActionArgumentError, UnknownAction, action, parse_argument
 from engine.params.registry import Kind, Param, ParamError, ParamStore
 
 from .errors import MappingError
@@ -28,7 +33,7 @@ CC_MAX = 127
 CC_KINDS = (Kind.FLOAT, Kind.INT, Kind.CHOICE, Kind.BOOL, Kind.TRIGGER)
 RANGED_KINDS = (Kind.FLOAT, Kind.INT, Kind.CHOICE)  # the kinds soft takeover applies to
 NOTE_MODES_BY_KIND = {Kind.BOOL: ("toggle", "momentary"), Kind.TRIGGER: ("trigger",)}
-ACTIONS = ("tap", "recall_preset")
+ACTIONS = RUNNABLE  # the actions a note can run
 
 
 class _Strict(BaseModel):
@@ -60,17 +65,39 @@ class NoteMapping(_Strict):
     note: int = Field(ge=0, le=127)
     param: str | None = None
     mode: Literal["toggle", "momentary", "trigger"] | None = None  # default: by the parameter's kind
-    action: Literal["tap", "recall_preset"] | None = None
-    preset: Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    action: str | None = None  # a name from engine.params.actions.ACTIONS (see ACTIONS)
+    arg: Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)] | tuple[str, str] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_files(cls, data: Any) -> Any:
+        """``{"action": "recall_preset", "preset": 0}`` (files before the action table) -> table names."""
+        if isinstance(data, dict) and ("preset" in data or data.get("action") in LEGACY_NAMES):
+            data = dict(data)
+            if "preset" in data:
+                if "arg" in data:
+                    raise ValueError("give the action's argument once, as arg (preset is its older name)")
+                data["arg"] = data.pop("preset")
+            data["action"] = LEGACY_NAMES.get(data.get("action"), data.get("action"))
+        return data
 
     @model_validator(mode="after")
     def _one_target(self) -> "NoteMapping":
         if (self.param is None) == (self.action is None):
             raise ValueError("a note mapping names either a param or an action")
-        if self.action is not None and self.mode is not None:
+        if self.action is None:
+            if self.arg is not None:
+                raise ValueError("arg goes with an action, not with a param")
+            return self
+        if self.mode is not None:
             raise ValueError("mode is for param mappings; an action fires on note-on")
-        if (self.action == "recall_preset") != (self.preset is not None):
-            raise ValueError("preset (0-based index or name) goes with action recall_preset, and only there")
+        try:
+            a = action(self.action)
+            if a.query:
+                raise ValueError(f"{a.name} answers a question that MIDI cannot hear; ask it over OSC")
+            parse_argument(a, self.arg)
+        except (UnknownAction, ActionArgumentError) as e:
+            raise ValueError(str(e)) from None
         return self
 
     @property
@@ -78,8 +105,10 @@ class NoteMapping(_Strict):
         return ("note", self.channel, self.note)
 
     def describe(self) -> str:
-        target = f"{self.param} ({self.mode})" if self.param else (
-            "tap tempo" if self.action == "tap" else f"recall preset {self.preset!r}")
+        if self.param:
+            target = f"{self.param} ({self.mode})"
+        else:
+            target = f"action {self.action}" + ("" if self.arg is None else f" {self.arg!r}")
         return f"note {self.note} ch {self.channel} -> {target}"
 
 

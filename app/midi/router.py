@@ -1,5 +1,6 @@
 """Turns incoming MIDI messages into registry writes and show actions: the mapping
-table, learn mode and soft takeover.  No ports here (see ``input.py``), so the same
+table, learn mode and soft takeover.  A note mapped to an action (engine.params.actions)
+runs it through ``ShowActions.trigger(name, arg, source='midi')``.  No ports here (see ``input.py``), so the same
 logic runs whatever delivers the messages.
 
 Soft takeover (pickup): a CC mapping on a FLOAT / INT / CHOICE parameter starts out
@@ -22,6 +23,7 @@ from typing import Any, Callable
 from pydantic import ValidationError
 
 from app.errors import one_line
+from engine.params.actions import UnknownAction, action
 from engine.params.registry import Kind, ParamError, ParamStore
 
 from .errors import MappingError
@@ -43,7 +45,7 @@ class _Pickup:
 class _LearnTarget:
     param: str | None = None
     action: str | None = None
-    preset: int | str | None = None
+    arg: int | str | tuple[str, str] | None = None
 
 
 class _RateLimitedLog:
@@ -124,8 +126,19 @@ class MidiRouter:
 
     def unmap_param(self, name: str) -> list[AnyMapping]:
         """Remove every mapping that drives parameter ``name``."""
+        return self._unmap_where(lambda m: m.param == name)
+
+    def unmap_action(self, name: str) -> list[AnyMapping]:
+        """Remove every note mapping that runs action ``name`` (whatever its argument)."""
+        try:
+            name = action(name).name
+        except UnknownAction as e:
+            raise MappingError(str(e)) from None
+        return self._unmap_where(lambda m: isinstance(m, NoteMapping) and m.action == name)
+
+    def _unmap_where(self, drops: Callable[[AnyMapping], bool]) -> list[AnyMapping]:
         with self._lock:
-            gone = [m for m in self._mappings.values() if m.param == name]
+            gone = [m for m in self._mappings.values() if drops(m)]
             for m in gone:
                 del self._mappings[m.key]
                 self._pickup.pop(m.key, None)
@@ -138,22 +151,29 @@ class MidiRouter:
             self.on_mappings_changed()
 
     # -- learn mode -----------------------------------------------------------------------
-    def learn(self, param: str) -> None:
-        """Bind the next CC or note received to ``param`` (CC: range mapping; note: toggle /
-        momentary / trigger by the parameter's kind).  Raises MappingError for a parameter
-        no control can drive (text)."""
-        spec = self._spec(param)
+    def learn(self, target: str) -> None:
+        """Bind the next CC or note received to ``target``: a parameter (CC: range mapping; note:
+        toggle / momentary / trigger by the parameter's kind), or else an action of the action table
+        that takes no argument (a note; blackout, freeze, tap ... name parameters too, so
+        ``learn('blackout')`` learns the parameter: use :meth:`learn_action` for the action).
+        Raises MappingError for a parameter no control can drive (text) or an unknown name."""
+        if target not in self.store.params and target in ACTIONS:
+            self.learn_action(target)
+            return
+        spec = self._spec(target)
         if spec.kind is Kind.STR:
-            raise MappingError(f"{param} takes text; no MIDI control can drive it")
-        self._start_learn(_LearnTarget(param=param))
+            raise MappingError(f"{target} takes text; no MIDI control can drive it")
+        self._start_learn(_LearnTarget(param=target))
 
-    def learn_action(self, action: str, preset: int | str | None = None) -> None:
-        """Bind the next note received to a show action: ``tap`` or ``recall_preset`` (with ``preset``)."""
+    def learn_action(self, action: str, arg: int | str | tuple[str, str] | None = None, *,
+                     preset: int | str | None = None) -> None:
+        """Bind the next note received to an action of the action table (engine.params.actions)
+        with its argument (``preset`` is the older name of ``arg``, for recall_preset)."""
         try:
-            probe = NoteMapping(note=0, action=action, preset=preset)  # validates the combination
+            probe = NoteMapping(note=0, action=action, **({"preset": preset} if preset is not None else {"arg": arg}))
         except ValidationError as e:
-            raise MappingError(one_line(f"{action}: {e.errors()[0]['msg']}")) from None
-        self._start_learn(_LearnTarget(action=probe.action, preset=probe.preset))
+            raise MappingError(one_line(f"{action}: {e.errors()[0]['msg'].removeprefix('Value error, ')}")) from None
+        self._start_learn(_LearnTarget(action=probe.action, arg=probe.arg))
 
     def _start_learn(self, target: _LearnTarget) -> None:
         with self._lock:
@@ -187,7 +207,7 @@ class MidiRouter:
             elif target.param is not None:
                 mapping = NoteMapping(channel=channel, note=number, param=target.param)
             else:
-                mapping = NoteMapping(channel=channel, note=number, action=target.action, preset=target.preset)
+                mapping = NoteMapping(channel=channel, note=number, action=target.action, arg=target.arg)
             mapping = resolve(mapping, self.store)
         except MappingError as e:
             self._warn.warning("learn", f"MIDI learn: {e}")
@@ -272,15 +292,14 @@ class MidiRouter:
 
     def _run_action(self, m: NoteMapping) -> None:
         try:
-            if m.action == "tap":
-                if self.actions is not None:
-                    self.actions.tap(source=SOURCE)
-                else:  # without show actions, the registry's tap trigger is the tempo's input
-                    self.store.set("tap", True, source=SOURCE)
+            if self.actions is not None:
+                note = self.actions.trigger(m.action, m.arg, source=SOURCE)
+                if isinstance(note, str) and m.action == "panic":  # black, but the safe preset did not come
+                    self._warn.warning(f"action:{m.key}", f"MIDI {m.describe()}: {note}")
+            elif m.action == "tap":  # without show actions, the registry's tap trigger is the tempo's input
+                self.store.set("tap", True, source=SOURCE)
             else:
-                if self.actions is None:
-                    raise RuntimeError("no show control is running to recall presets")
-                self.actions.recall_preset(m.preset, source=SOURCE)
+                raise RuntimeError(f"no show control is running to run {m.action}")
             self._count("applied")
         except Exception as e:  # an action refused (unknown preset, ...) never stops the MIDI input
             self._count("action_errors")

@@ -21,6 +21,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.params.actions import action
 from engine.params.catalog import engine_store
 from engine.params.registry import ParamStore
 
@@ -29,9 +30,8 @@ from .mapping import CCMapping, NoteMapping, resolve
 from .mapping_file import dump_mappings
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "presets" / "control-surfaces"
-ROOT = "/dreamdeck"
-PRESET_RECALL = ROOT + "/preset/recall"
-TEMPO_TAP = ROOT + "/tempo/tap"
+PRESET_RECALL = action("preset_recall").osc_address
+TEMPO_TAP = action("tap").osc_address
 OSC_STAGE_VERSION = "1.26.2"  # the Open Stage Control session format written here
 DREAMDECK_OSC = ("127.0.0.1", 9000)  # DreamDeck's default OSC listening address
 
@@ -57,7 +57,7 @@ def generic_midi_mappings(store: ParamStore | None = None) -> list:
     for note, name in BUTTON_NOTES.items():
         out.append(NoteMapping(note=note, action="tap") if name == "tap"
                    else resolve(NoteMapping(note=note, param=name), store))
-    out += [NoteMapping(note=n, action="recall_preset", preset=i) for n, i in PRESET_NOTES.items()]
+    out += [NoteMapping(note=n, action="preset_recall", arg=i) for n, i in PRESET_NOTES.items()]
     return out
 
 

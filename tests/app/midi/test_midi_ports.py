@@ -127,21 +127,12 @@ class RecordingActions:
     def __init__(self):
         self.calls = []
 
-    def recall_preset(self, name_or_index, source=None):
-        if name_or_index == 9:
+    def trigger(self, name, arg=None, source=None):
+        if arg == 9:
             from app.show_actions import ShowActionError
 
             raise ShowActionError("there is no preset 9")
-        self.calls.append(("recall", name_or_index, source))
-
-    def save_preset(self, name, source=None):
-        self.calls.append(("save", name, source))
-
-    def preset_names(self):
-        return ["a", "b"]
-
-    def tap(self, source=None):
-        self.calls.append(("tap", source))
+        self.calls.append((name, arg, source))
 
 
 def test_notes_run_show_actions(store, controller_port, open_midi, send):
@@ -149,13 +140,17 @@ def test_notes_run_show_actions(store, controller_port, open_midi, send):
     actions = RecordingActions()
     with open_midi(store, port, actions, port_name=name) as ctl:
         ctl.map(NoteMapping(note=40, action="tap"))
-        ctl.map(NoteMapping(note=41, action="recall_preset", preset=1))
-        ctl.map(NoteMapping(note=42, action="recall_preset", preset=9))
+        ctl.map(NoteMapping(note=41, action="recall_preset", preset=1))  # the older files' names still load
+        ctl.map(NoteMapping(note=42, action="preset_recall", arg=9))
         ctl.learn_action("recall_preset", preset="intro")
         send(ctl, port, note_on(43))
-        assert ctl.wait_learned(timeout=2) == NoteMapping(note=43, action="recall_preset", preset="intro")
-        send(ctl, port, note_on(40), note_off(40), note_on(41), note_on(42), note_on(43))
-        assert actions.calls == [("tap", "midi"), ("recall", 1, "midi"), ("recall", "intro", "midi")]
+        assert ctl.wait_learned(timeout=2) == NoteMapping(note=43, action="preset_recall", arg="intro")
+        ctl.learn("panic")  # an action that is no parameter is learned by its name alone
+        send(ctl, port, note_on(44))
+        assert ctl.wait_learned(timeout=2) == NoteMapping(note=44, action="panic")
+        send(ctl, port, note_on(40), note_off(40), note_on(41), note_on(42), note_on(43), note_on(44))
+        assert actions.calls == [("tap", None, "midi"), ("preset_recall", 1, "midi"), ("preset_recall", "intro", "midi"),
+                                 ("panic", None, "midi")]
         assert ctl.stats()["action_errors"] == 1  # preset 9 refused, input keeps going
 
 
@@ -265,7 +260,7 @@ def test_the_shipped_generic_controller_mapping_drives_dreamdeck(store, controll
         assert store.get("strength") == 1.0 and store.get("bpm") == 180.0 and store.get("blackout_momentary") is True
         send(ctl, port, note_off(33), note_on(38), note_on(49))
         assert store.get("blackout_momentary") is False
-        assert ctl.router.actions.calls == [("tap", "midi"), ("recall", 1, "midi")]
+        assert ctl.router.actions.calls == [("tap", None, "midi"), ("preset_recall", 1, "midi")]
 
 
 def test_the_command_line_lists_learns_and_runs_live(store, controller_port, midi_options, tmp_path, monkeypatch,
