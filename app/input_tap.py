@@ -13,9 +13,11 @@ import threading
 
 import numpy as np
 
+from engine.live.contracts import Source
+
 
 class TappedSource:
-    def __init__(self, source):
+    def __init__(self, source: Source):
         self.source = source
         self.name = getattr(source, "name", "source")
         self._lock = threading.Lock()
@@ -43,5 +45,4 @@ class TappedSource:
         return d() if d else self.name
 
     def availability(self) -> str | None:
-        a = getattr(self.source, "availability", None)
-        return a() if a else None
+        return self.source.availability()  # every Source has one (engine.live.contracts)

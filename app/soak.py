@@ -55,6 +55,9 @@ class FlakySink:
         self.name = "recorder (unplugged now and then)"
         self.unplugged = False
 
+    def availability(self):
+        return "soak: the recorder's disk is unplugged" if self.unplugged else self.inner.availability()
+
     def open(self, width, height, fps):
         from engine.live.contracts import SinkError
 

@@ -40,6 +40,9 @@ class SinkError(Exception):
 class Source(Protocol):
     name: str  # e.g. "camera:0", "file:clip.mp4", "pattern"
 
+    def availability(self) -> str | None:
+        """None when this source can run here, else a sentence the user can act on ("no camera at /dev/video0: ...")."""
+
     def open(self) -> None:
         """Acquire the device/file; raise SourceError with a fix when impossible."""
 
@@ -57,6 +60,9 @@ class Source(Protocol):
 @runtime_checkable
 class Sink(Protocol):
     name: str  # e.g. "virtual camera", "recorder:out.mp4", "preview"
+
+    def availability(self) -> str | None:
+        """None when this sink can run here, else a sentence the user can act on ("load v4l2loopback: ...")."""
 
     def open(self, width: int, height: int, fps: float) -> None:
         """Prepare for frames of this size and rate; raise SinkError with a diagnosis."""

@@ -15,6 +15,10 @@ class PreviewSink:
         self._t: float | None = None
         self.count = 0
 
+    def availability(self) -> str | None:
+        """Always available: it only keeps a reference to the newest frame."""
+        return None
+
     def open(self, width: int, height: int, fps: float) -> None:
         self.size = (width, height)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..live.contracts import SinkError
-from ..media.files import MediaError, VideoWriter
+from ..media.files import MediaError, VideoWriter, check_video_output
 
 
 class RecorderSink:
@@ -24,6 +24,14 @@ class RecorderSink:
         self._t0: float | None = None
         self._last: np.ndarray | None = None
         self.frames = 0
+
+    def availability(self) -> str | None:
+        """None when the file can be written (a video extension, a writable folder), else what to change."""
+        try:
+            check_video_output(self.path)
+        except MediaError as e:
+            return str(e)
+        return None
 
     def open(self, width: int, height: int, fps: float) -> None:
         if self._writer is not None:

@@ -20,6 +20,9 @@ class SolidSource:
         self._next = None
         self._i = 0
 
+    def availability(self):
+        return "solid source unplugged" if self.broken.is_set() else None
+
     def open(self):
         if self.broken.is_set():
             raise SourceError("solid source unplugged")
@@ -47,6 +50,9 @@ class FailingSink:
 
     def __init__(self):
         self.opens = 0
+
+    def availability(self):
+        return None  # it opens; only its sends fail
 
     def open(self, w, h, fps):
         self.opens += 1
