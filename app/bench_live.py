@@ -90,6 +90,9 @@ def run_pipeline_bench(a) -> int:
         def __init__(self):
             self.i = 0
 
+        def availability(self):
+            return None
+
         def open(self):
             pass
 
@@ -119,10 +122,10 @@ def run_pipeline_bench(a) -> int:
         "overhead_ms_per_frame": round(overhead, 3),
         "overhead_with_recorder_ms_per_frame": round(overhead + stages["recorder_ms"], 3),
         "pipeline_fps": round(1000.0 / (overhead + stages["recorder_ms"]), 1),
-        "threaded_output_fps_at_120": round(m["output_fps"], 1),
-        "threaded_generate_fps": round(m["generate_fps"], 1),
+        "threaded_output_fps_at_120": round(m.output_fps, 1),
+        "threaded_generate_fps": round(m.generate_fps, 1),
         "threaded_cpu_percent": round(100 * cpu / wall, 1),
-        "threaded_latency_ms": None if m["latency_ms"] is None else round(m["latency_ms"], 1),
+        "threaded_latency_ms": None if m.latency_ms is None else round(m.latency_ms, 1),
     }
     if a.json:
         print(json.dumps(report))
@@ -163,7 +166,7 @@ def run_power_bench(a) -> int:
             p.start()
             time.sleep(1.0)  # settle: pipeline filled, caches warm
             e0, cpu0, t0 = gpu.energy_j(), time.process_time(), time.monotonic()
-            out0 = p.snapshot_metrics()["frames_out"]
+            out0 = p.snapshot_metrics().frames_out
             time.sleep(a.seconds)
             m = p.snapshot_metrics()
             wall, cpu, e1 = time.monotonic() - t0, time.process_time() - cpu0, gpu.energy_j()
@@ -171,9 +174,9 @@ def run_power_bench(a) -> int:
             key = f"{scene}_filter_{'on' if filt else 'off'}"
             results[key] = {
                 "cpu_s_per_s": round(cpu / wall, 3),
-                "output_fps": round((m["frames_out"] - out0) / wall, 1),
-                "generate_fps": round(m["generate_fps"], 1),
-                "skip_rate": round(m["skip_rate"], 3),
+                "output_fps": round((m.frames_out - out0) / wall, 1),
+                "generate_fps": round(m.generate_fps, 1),
+                "skip_rate": round(m.skip_rate, 3),
                 "gpu_j_per_s": None if e0 is None or e1 is None else round((e1 - e0) / wall, 2),
             }
             say(f"  {key:<20} {results[key]['cpu_s_per_s']:6.3f} CPU-s per s   skip {results[key]['skip_rate'] * 100:4.0f}%   "

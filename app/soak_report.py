@@ -62,7 +62,7 @@ class Sampler:
 
         self._proc = psutil.Process()
         self.csv_path = csv_path
-        self.metrics = metrics  # () -> the pipeline's metrics snapshot
+        self.metrics = metrics  # () -> the pipeline's engine.live.status.LiveStatus
         self.model_state = model_state  # () -> engine.live.model_host.ModelState
         self.period = period
         self.samples: list[Sample] = []
@@ -77,8 +77,8 @@ class Sampler:
         return Sample(
             t=round(time.monotonic() - self.t0, 2), rss_mb=round(mem.rss / 2**20, 2), none_refs=sys.getrefcount(None),
             threads=self._proc.num_threads(), py_threads=threading.active_count(), fds=open_fds(),
-            out_fps=round(m["output_fps"], 2), gen_fps=round(m["generate_fps"], 2), dropped=m["dropped_input"],
-            repeated=m["repeated_output"], faults=m["faults_total"], model=self.model_state().describe())
+            out_fps=round(m.output_fps, 2), gen_fps=round(m.generate_fps, 2), dropped=m.dropped_input,
+            repeated=m.repeated_output, faults=m.faults_total, model=self.model_state().describe())
 
     def start(self) -> None:
         self.t0 = time.monotonic()

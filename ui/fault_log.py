@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWidget
 
+from engine.live.status import LiveStatus
+
 
 class FaultLog(QWidget):
     def __init__(self, parent: QWidget | None = None):
@@ -29,14 +31,14 @@ class FaultLog(QWidget):
         self.now.setText(f"<b style='color:#ff4b4b'>now: {problem}</b>" if problem
                          else "<span style='color:#3ad36a'>no fault now</span>")
 
-    def update_from(self, m: dict) -> bool:
+    def update_from(self, m: LiveStatus) -> bool:
         """Show the snapshot's faults; True when new ones arrived since the last call."""
-        problem = m.get("source_problem")
-        self.show_problem(f"source {m.get('source', '')}: {problem}" if problem else None)
-        total = int(m.get("faults_total", 0))
+        problem = m.source_problem
+        self.show_problem(f"source {m.source}: {problem}" if problem else None)
+        total = m.faults_total
         if total == self.total:
             return False
         self.total = total
         self.list.clear()
-        self.list.addItems(list(reversed(m.get("faults") or [])))
+        self.list.addItems(list(reversed(m.faults)))
         return True

@@ -6,6 +6,8 @@ import time
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
+from engine.live.status import LiveStatus
+
 GREEN, YELLOW, RED, GREY = "#3ad36a", "#f0c419", "#ff4b4b", "#9a9aa5"
 
 
@@ -46,21 +48,21 @@ class Hud(QWidget):
             if key == "faults":
                 self.cells[key].setToolTip(text)
 
-    def update_from(self, m: dict, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
+    def update_from(self, m: LiveStatus, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
                     osc_last: str = "") -> None:
-        problem = m.get("source_problem")
-        self._set("input", f"IN {m['input_fps']:4.1f}/{source_fps:.0f}", RED if problem else rate_colour(m["input_fps"], source_fps))
-        self._set("generate", f"GEN {m['generate_fps']:4.1f}/{model_fps:.0f}", rate_colour(m["generate_fps"], model_fps))
-        self._set("output", f"OUT {m['output_fps']:4.1f}/{out_target:.0f}fps", rate_colour(m["output_fps"], out_target))
-        if m["latency_ms"] is None:
+        problem = m.source_problem
+        self._set("input", f"IN {m.input_fps:4.1f}/{source_fps:.0f}", RED if problem else rate_colour(m.input_fps, source_fps))
+        self._set("generate", f"GEN {m.generate_fps:4.1f}/{model_fps:.0f}", rate_colour(m.generate_fps, model_fps))
+        self._set("output", f"OUT {m.output_fps:4.1f}/{out_target:.0f}fps", rate_colour(m.output_fps, out_target))
+        if m.latency_ms is None:
             self._set("latency", "LAT –", GREY)
         else:
-            self._set("latency", f"LAT {m['latency_ms']:.0f}ms/{m['latency_frames']:.1f}fr")
-        self._set("drops", f"DROP {m['dropped_input']} REP {m['repeated_output']}")
-        self._set("skip", f"SKIP {m['skip_rate'] * 100:.0f}%")
-        load = f"CPU {m['cpu_percent']:.0f}%"
-        if "gpu_util_percent" in m:
-            load += f"  GPU {m['gpu_util_percent']:.0f}% {m.get('gpu_memory_mb', 0) / 1024:.1f} GB"
+            self._set("latency", f"LAT {m.latency_ms:.0f}ms/{m.latency_frames:.1f}fr")
+        self._set("drops", f"DROP {m.dropped_input} REP {m.repeated_output}")
+        self._set("skip", f"SKIP {m.skip_rate * 100:.0f}%")
+        load = f"CPU {m.cpu_percent:.0f}%"
+        if m.gpu_util_percent is not None:
+            load += f"  GPU {m.gpu_util_percent:.0f}% {(m.gpu_memory_mb or 0) / 1024:.1f} GB"
         self._set("load", load)
         if osc_stats is None:
             self._set("osc", "OSC off", GREY)
@@ -71,10 +73,10 @@ class Hud(QWidget):
                 rate = (n - self._osc_prev[1]) / (t - self._osc_prev[0])
             self._osc_prev = (t, n)
             self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
-        faults = m.get("faults") or []
+        faults = m.faults
         if problem:  # the source is down now: named at once, above older faults
-            self._set("faults", f"SOURCE {m.get('source', '')}: {problem}", RED)
-        elif m.get("watchdog"):
+            self._set("faults", f"SOURCE {m.source}: {problem}", RED)
+        elif m.watchdog:
             self._set("faults", "WATCHDOG covering a stall", RED)
         elif faults:
             self._set("faults", faults[-1], YELLOW)

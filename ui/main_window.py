@@ -273,18 +273,18 @@ class MainWindow(QMainWindow):
         target = float(self.console.store.get("output_fps"))
         osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
         self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
-        self.output_panel.update_status(m["sinks"])
+        self.output_panel.update_status(m.sinks)
         if self.fault_log.update_from(m):
             self.tabs.setTabText(self.fault_tab, f"Faults ({self.fault_log.total})")
         self.hud.set_audio(*self.audio_panel.refresh())
-        self._show_accel(m.get("accel"))
+        self._show_accel(m.accel)
         s = self.console.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
         model = self.console.model.state() if self.console.model is not None else None
         model_text = model.describe() if model is not None else f"model {self.console.model_name}"
-        source = (f"<span style='color:#ff6b6b'>source {self.console.source_spec}: {m['source_problem']}</span>"
-                  if m.get("source_problem") else f"source <b>{self.console.source_spec}</b>")
+        source = (f"<span style='color:#ff6b6b'>source {self.console.source_spec}: {m.source_problem}</span>"
+                  if m.source_problem else f"source <b>{self.console.source_spec}</b>")
         text = (f"&nbsp;&nbsp;{model_text} &nbsp;·&nbsp; {source} &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
                 + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
         if text != self.state_label.text():

@@ -1,7 +1,8 @@
 """One metrics object for the whole live pipeline.
 
 Stages report events (a frame captured, generated, sent; a drop, a repeat, a
-skip, a fault); the GUI and CLI read :meth:`LiveMetrics.snapshot`, a plain dict.
+skip, a fault); the GUI and CLI read :meth:`LiveMetrics.snapshot`, a frozen
+:class:`~engine.live.status.LiveStatus`.
 Rates are measured over a sliding window; process CPU comes from the OS and,
 where NVIDIA's management library answers, GPU use, memory and power too.
 Nothing here prints.
@@ -13,6 +14,9 @@ import collections
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from .status import LiveStatus
 
 
 class RateMeter:
@@ -75,7 +79,8 @@ class GpuProbe:
     def available(self) -> bool:
         return self._nvml is not None
 
-    def read(self) -> dict:
+    def read(self) -> dict[str, float]:
+        """The readings that answered, named as :class:`LiveStatus`'s GPU fields (empty without a GPU)."""
         if self._nvml is None:
             return {}
         n, h = self._nvml, self._handle
@@ -131,10 +136,9 @@ class LiveMetrics:
         self._cpu_percent = 0.0
         self.gpu = GpuProbe()
         self.out_fps_target = 30.0
-        # the live audio engine's state (engine.audio.live.AudioEngine publishes it a few times a second):
-        # xruns, underruns, renderer (in use), renderer_requested, fallback_reason, buffer_fill (of the
-        # target), buffer_ms, render_load (render time / real time), device, device_status, azimuth, reopened
-        self.audio: dict = {}
+        # the live audio engine's state, an engine.audio AudioStatus (frozen) that the audio engine
+        # publishes a few times a second; None until it first does
+        self.audio: Any = None
 
     # -- reporting (stages call these) ---------------------------------------------
     def captured(self, t: float, ms: float | None = None) -> None:
@@ -178,9 +182,10 @@ class LiveMetrics:
         silent = t - max(self._source_since, self._last_capture)
         return f"no frame for {silent:.0f} s" if silent > self.source_stall_s else None
 
-    def audio_update(self, fields: dict) -> None:
+    def audio_update(self, status: Any) -> None:
+        """The audio engine's newest status, kept as given (it is immutable: no copy)."""
         with self._lock:
-            self.audio = dict(fields)
+            self.audio = status
 
     def fault(self, where: str, message: str) -> None:
         with self._lock:
@@ -200,34 +205,33 @@ class LiveMetrics:
                 self._cpu_t = (t, c)
             return self._cpu_percent
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> LiveStatus:
         t = time.monotonic()
         cpu = self.cpu_percent()
+        gpu = self.gpu.read()
         with self._lock:
             lat = self.latency_ms.value
-            out_fps = self.out_rate.rate(t)
-            snap = {
-                "input_fps": self.input_rate.rate(t),
-                "generate_fps": self.gen_rate.rate(t),
-                "output_fps": out_fps,
-                "latency_ms": lat,
-                "latency_frames": None if lat is None else lat / 1000.0 * self.out_fps_target,
-                "pipeline_depth": self.latency_frames,
-                "frames_in": self.input_rate.count,
-                "frames_generated": self.generated,
-                "frames_out": self.out_rate.count,
-                "dropped_input": self.dropped_input,
-                "repeated_output": self.repeated_output,
-                "skip_rate": self.skipped / self.generated if self.generated else 0.0,
-                "stage_ms": {k: v.value for k, v in self.stage_ms.items()},
-                "sinks": dict(self.sinks),
-                "cpu_percent": cpu,
-                "watchdog": self.watchdog_engaged,
-                "source": self.source_name,
-                "source_problem": self._source_problem(t),
-                "faults_total": self.faults_total,
-                "faults": [f"{time.strftime('%H:%M:%S', time.localtime(f.at))} {f.where}: {f.message}" for f in self.faults],
-                "audio": dict(self.audio),
-            }
-        snap.update(self.gpu.read())
-        return snap
+            return LiveStatus(
+                input_fps=self.input_rate.rate(t),
+                generate_fps=self.gen_rate.rate(t),
+                output_fps=self.out_rate.rate(t),
+                latency_ms=lat,
+                latency_frames=None if lat is None else lat / 1000.0 * self.out_fps_target,
+                pipeline_depth=self.latency_frames,
+                frames_in=self.input_rate.count,
+                frames_generated=self.generated,
+                frames_out=self.out_rate.count,
+                dropped_input=self.dropped_input,
+                repeated_output=self.repeated_output,
+                skip_rate=self.skipped / self.generated if self.generated else 0.0,
+                stage_ms={k: v.value for k, v in self.stage_ms.items()},
+                sinks=dict(self.sinks),
+                cpu_percent=cpu,
+                watchdog=self.watchdog_engaged,
+                source=self.source_name,
+                source_problem=self._source_problem(t),
+                faults_total=self.faults_total,
+                faults=[f"{time.strftime('%H:%M:%S', time.localtime(f.at))} {f.where}: {f.message}" for f in self.faults],
+                audio=self.audio,
+                **gpu,
+            )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +28,7 @@ from .live_metrics import LiveMetrics
 from .output_stage import SafetySettings, ShowSafety
 from .sink_runner import SinkRunner
 from .slot import LatestSlot
+from .status import LiveStatus
 
 
 class Generator(Protocol):
@@ -187,12 +188,13 @@ class LivePipeline:
         with self._lock:
             return dict(self._sinks)
 
-    def snapshot_metrics(self) -> dict:
+    def snapshot_metrics(self) -> LiveStatus:
+        """The live figures now, with the model stage's acceleration state where it has one."""
         self.metrics.dropped_input = self._in.dropped
         m = self.metrics.snapshot()
         accel = getattr(self.generator, "accel", None)
         if accel is not None and hasattr(accel, "snapshot"):
-            m["accel"] = accel.snapshot()
+            m = replace(m, accel=accel.snapshot())
         return m
 
     # -- capture -----------------------------------------------------------------------------

@@ -70,8 +70,8 @@ def test_safety_and_osc_act_on_the_output_while_the_model_loads(tmp_path):
         assert console.model.state().loading == "tiny"  # all of that happened before the model was ready
         release.set()
         wait_for(lambda: console.model.state().ready, timeout=60, what="the model to be ready")
-        gen = console.pipeline.snapshot_metrics()["frames_generated"]
-        wait_for(lambda: console.pipeline.snapshot_metrics()["frames_generated"] > gen + 2, what="the model painting")
+        gen = console.pipeline.snapshot_metrics().frames_generated
+        wait_for(lambda: console.pipeline.snapshot_metrics().frames_generated > gen + 2, what="the model painting")
     finally:
         release.set()
         console.on_close()

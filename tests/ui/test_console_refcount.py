@@ -34,7 +34,7 @@ mw.MainWindow.show = show
 def watch():
     shown.wait(60)
     console = windows[0].console
-    painting = lambda: console.pipeline.snapshot_metrics()["frames_generated"] > 0
+    painting = lambda: console.pipeline.snapshot_metrics().frames_generated > 0
     deadline = time.monotonic() + 60
     while not painting() and time.monotonic() < deadline:
         time.sleep(0.1)

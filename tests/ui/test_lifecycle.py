@@ -22,7 +22,7 @@ def test_startup_with_tiny_to_first_output_frame(qtbot, make_console, settings):
     qtbot.addWidget(w)
     w.show()
     pipe = console.pipeline
-    qtbot.waitUntil(lambda: pipe.snapshot_metrics()["frames_generated"] > 0, timeout=60000)
+    qtbot.waitUntil(lambda: pipe.snapshot_metrics().frames_generated > 0, timeout=60000)
     shown = w.output_view.frames_shown
     qtbot.waitUntil(lambda: w.output_view.frames_shown > shown, timeout=60000)  # a frame made by the model, on screen
     w.shutdown()

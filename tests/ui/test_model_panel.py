@@ -14,9 +14,9 @@ def test_failing_model_load_shows_its_message_and_the_old_model_keeps_running(wi
     assert "nobody/none" in text and "Still running 'tiny'" in text
     assert len(text.splitlines()) == 1
     assert panel.load_button.isEnabled() and not panel.busy
-    before_gen = pipe.snapshot_metrics()["frames_generated"]
+    before_gen = pipe.snapshot_metrics().frames_generated
     before_shown = window.output_view.frames_shown
-    qtbot.waitUntil(lambda: pipe.snapshot_metrics()["frames_generated"] > before_gen + 5, timeout=3000)
+    qtbot.waitUntil(lambda: pipe.snapshot_metrics().frames_generated > before_gen + 5, timeout=3000)
     qtbot.waitUntil(lambda: window.output_view.frames_shown > before_shown + 5, timeout=3000)
     assert panel.current == "tiny" and window.console.model_name == "tiny"
 

@@ -29,14 +29,14 @@ def test_output_keeps_going_on_the_last_frame_while_the_model_is_stalled_and_sto
     p.set_source(SolidSource(fps=10))
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] >= 2 and prev.count > 0, what="the first generated frames")
+        wait_for(lambda: p.snapshot_metrics().frames_generated >= 2 and prev.count > 0, what="the first generated frames")
         stage.hold()  # the model stalls mid-frame
         wait_for(stage.held.is_set, what="the model to stall")
-        generated, repeated, n = p.snapshot_metrics()["frames_generated"], p.snapshot_metrics()["repeated_output"], prev.count
+        generated, repeated, n = p.snapshot_metrics().frames_generated, p.snapshot_metrics().repeated_output, prev.count
         wait_for(lambda: prev.count > n + 10, what="output frames while the model is stalled")
         m = p.snapshot_metrics()
-        assert m["frames_generated"] == generated  # nothing new from the model...
-        assert m["repeated_output"] >= repeated + 10  # ...so the output repeats the last good frame
+        assert m.frames_generated == generated  # nothing new from the model...
+        assert m.repeated_output >= repeated + 10  # ...so the output repeats the last good frame
         assert tuple(prev.latest()[0][180, 320]) == (55, 215, 215)  # the generated (inverted) picture, held
     finally:
         stage.release()
@@ -44,7 +44,7 @@ def test_output_keeps_going_on_the_last_frame_while_the_model_is_stalled_and_sto
     assert not p.running
     img, _ = prev.latest()
     assert img.shape == (360, 640, 3)
-    assert p.snapshot_metrics()["latency_ms"] is not None
+    assert p.snapshot_metrics().latency_ms is not None
 
 
 def test_blackout_passthrough_and_brightness_on_the_output_frames():
@@ -83,9 +83,9 @@ def test_failing_sink_does_not_stop_the_others():
     try:
         wait_for(lambda: good.count > 20, what="frames in the good sink")
         m = p.snapshot_metrics()
-        assert m["sinks"]["preview"] == "ok"
-        assert m["sinks"]["failing"].startswith("failed")
-        assert any("disk on fire" in f for f in m["faults"])
+        assert m.sinks["preview"] == "ok"
+        assert m.sinks["failing"].startswith("failed")
+        assert any("disk on fire" in f for f in m.faults)
         wait_for(lambda: bad.opens >= 2, what="the failing sink to be retried")
     finally:
         p.stop()
@@ -102,13 +102,13 @@ def test_source_failure_holds_the_last_frame_and_recovers():
     try:
         wait_for(lambda: prev.count > 5, what="output frames")
         src.broken.set()
-        wait_for(lambda: any("unplugged" in f for f in p.snapshot_metrics()["faults"]), what="the fault in the log")
-        n, frames_in = prev.count, p.snapshot_metrics()["frames_in"]
+        wait_for(lambda: any("unplugged" in f for f in p.snapshot_metrics().faults), what="the fault in the log")
+        n, frames_in = prev.count, p.snapshot_metrics().frames_in
         wait_for(lambda: prev.count > n + 5, what="output frames on the held frame")  # output keeps going
         assert prev.latest()[0].max() > 0
-        assert p.snapshot_metrics()["frames_in"] == frames_in  # nothing from the unplugged source
+        assert p.snapshot_metrics().frames_in == frames_in  # nothing from the unplugged source
         src.broken.clear()
-        wait_for(lambda: p.snapshot_metrics()["frames_in"] > frames_in + 5, what="frames from the source again")
+        wait_for(lambda: p.snapshot_metrics().frames_in > frames_in + 5, what="frames from the source again")
         assert src.opened >= 2
     finally:
         p.stop()
@@ -126,14 +126,14 @@ def test_watchdog_engages_on_a_stall_and_releases(action):
     try:
         wait_for(lambda: prev.latest()[0] is not None and prev.latest()[0][0, 0, 0] == 55, what="a generated frame")
         stage.hold()
-        wait_for(lambda: p.snapshot_metrics()["watchdog"], what="the watchdog to engage")
+        wait_for(lambda: p.snapshot_metrics().watchdog, what="the watchdog to engage")
         shown = (200, 100, 50) if action == "passthrough" else (55, 155, 205)  # the raw input / the last generated frame held
         wait_for(lambda: prev.pixels[-1] == shown, what=f"the {action} picture")
         n = len(prev.pixels)
         wait_for(lambda: len(prev.pixels) > n + 3, what="output frames while the watchdog is engaged")
         assert set(prev.pixels[n:]) == {shown}, prev.pixels[n:]  # and it stays while the model is stalled
         stage.release()
-        wait_for(lambda: not p.snapshot_metrics()["watchdog"], what="the watchdog to release")
+        wait_for(lambda: not p.snapshot_metrics().watchdog, what="the watchdog to release")
         wait_for(lambda: prev.pixels[-1] == (55, 155, 205), what="generated frames again")
     finally:
         stage.release()

@@ -29,15 +29,15 @@ def test_video_through_tiny_model_into_recorder(tiny_bundle, tmp_path):
     p.add_sink(rec)
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > 5 and rec.frames >= 40, timeout=60,
+        wait_for(lambda: p.snapshot_metrics().frames_generated > 5 and rec.frames >= 40, timeout=60,
                  what=lambda: f"generated frames in the recording: {rec.frames} recorded, {p.snapshot_metrics()}")
         m = p.snapshot_metrics()
     finally:
         p.stop()
     assert not p.running
-    assert m["latency_ms"] is not None and m["latency_ms"] > 0
-    assert m["frames_generated"] > 5 and m["pipeline_depth"] == 1
-    assert m["sinks"]["recorder:out.mp4"] == "ok"
+    assert m.latency_ms is not None and m.latency_ms > 0
+    assert m.frames_generated > 5 and m.pipeline_depth == 1
+    assert m.sinks["recorder:out.mp4"] == "ok"
     frames, fps = read_video(out)
     assert fps == 20 and len(frames) == rec.frames >= 40  # every frame the recorder placed, at the output rate
     assert all(f.shape == (360, 640, 3) for f in frames)
@@ -75,16 +75,16 @@ def test_deleted_file_holds_last_frame_then_recovers(tiny_bundle, tmp_path):
     p.add_sink(prev)
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > 3, timeout=30, what="generated frames")
+        wait_for(lambda: p.snapshot_metrics().frames_generated > 3, timeout=30, what="generated frames")
         src_path.unlink()
-        wait_for(lambda: any("gone" in f for f in p.snapshot_metrics()["faults"]), what="the fault in the log")
-        held = p.snapshot_metrics()["frames_in"]
+        wait_for(lambda: any("gone" in f for f in p.snapshot_metrics().faults), what="the fault in the log")
+        held = p.snapshot_metrics().frames_in
         n_out = prev.count
         wait_for(lambda: prev.count > n_out + 10, what="output frames on the held frame")  # output goes on
-        assert p.snapshot_metrics()["frames_in"] <= held + 1
+        assert p.snapshot_metrics().frames_in <= held + 1
         assert prev.latest()[0].max() > 0
         shutil.copy(backup, src_path)
-        wait_for(lambda: p.snapshot_metrics()["frames_in"] > held + 10, what="frames from the file again")  # recovered
+        wait_for(lambda: p.snapshot_metrics().frames_in > held + 10, what="frames from the file again")  # recovered
     finally:
         p.stop()
 
@@ -101,12 +101,12 @@ def test_a_failing_acceleration_back_end_is_in_the_fault_log_and_eager_keeps_ser
     store, p = _tiny_pipeline(tiny_bundle, VideoFileSource(str(src_path), loop=True, paced=True))
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > 2, 30, what="generated frames")
+        wait_for(lambda: p.snapshot_metrics().frames_generated > 2, 30, what="generated frames")
         store.update({"accel": "tensorrt"})
-        wait_for(lambda: any("accel" in f for f in p.snapshot_metrics()["faults"]), 30, what="the accel fault")
-        before = p.snapshot_metrics()["frames_generated"]
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > before + 3, 30, what="frames from eager")
+        wait_for(lambda: any("accel" in f for f in p.snapshot_metrics().faults), 30, what="the accel fault")
+        before = p.snapshot_metrics().frames_generated
+        wait_for(lambda: p.snapshot_metrics().frames_generated > before + 3, 30, what="frames from eager")
         m = p.snapshot_metrics()
-        assert m["accel"]["active"] == "eager" and m["accel"]["last_error"]
+        assert m.accel["active"] == "eager" and m.accel["last_error"]
     finally:
         p.stop()

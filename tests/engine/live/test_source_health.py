@@ -33,14 +33,14 @@ def test_a_source_that_hangs_in_read_is_named_and_clears_when_it_delivers_again(
     p.source_stall_s = 0.3
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_in"] > 3, what="frames")
-        assert p.snapshot_metrics()["source_problem"] is None
+        wait_for(lambda: p.snapshot_metrics().frames_in > 3, what="frames")
+        assert p.snapshot_metrics().source_problem is None
         src.hang.set()
-        m = wait_for(lambda: (lambda m: m if m["source_problem"] else None)(p.snapshot_metrics()), what="the hang named")
-        assert m["source"] == "rtsp:stage-cam" and m["source_problem"].startswith("no frame for")
+        m = wait_for(lambda: (lambda m: m if m.source_problem else None)(p.snapshot_metrics()), what="the hang named")
+        assert m.source == "rtsp:stage-cam" and m.source_problem.startswith("no frame for")
         src.hang.clear()
         src.release.set()
-        wait_for(lambda: p.snapshot_metrics()["source_problem"] is None, what="the source back")
+        wait_for(lambda: p.snapshot_metrics().source_problem is None, what="the source back")
     finally:
         src.release.set()
         p.stop()
@@ -62,14 +62,14 @@ def test_a_model_swapped_out_is_closed_on_the_generate_thread():
     p = LivePipeline(store, first, SolidSource())
     p.start()
     try:
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > 2, what="frames from the first model")
+        wait_for(lambda: p.snapshot_metrics().frames_generated > 2, what="frames from the first model")
         gone = weakref.ref(first)
         p.set_generator(second)
         wait_for(first.closed.is_set, what="the first model closed")  # its back-end threads and sessions go with it
         del first
         wait_for(lambda: gone() is None, what="nothing in the pipeline holding the old model")  # its memory goes too
-        n = p.snapshot_metrics()["frames_generated"]
-        wait_for(lambda: p.snapshot_metrics()["frames_generated"] > n + 2, what="frames from the second model")
+        n = p.snapshot_metrics().frames_generated
+        wait_for(lambda: p.snapshot_metrics().frames_generated > n + 2, what="frames from the second model")
         assert not second.closed.is_set()
     finally:
         p.stop()
