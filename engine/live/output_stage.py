@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-FIT_MODES = ("fit", "fill", "stretch")
+from ..params.catalog import FIT_MODES
 
 
 def fit_frame(img: np.ndarray, width: int, height: int, mode: str = "fit") -> np.ndarray:
@@ -120,7 +120,3 @@ class ShowSafety:
             out = cv2.convertScaleAbs(out, alpha=gain)  # saturating multiply
         self._last_out = out
         return out
-
-    @property
-    def passthrough_mix(self) -> float:
-        return self._pass.value

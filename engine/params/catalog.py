@@ -14,6 +14,7 @@ GUIDANCE_MODES = ("none", "self", "initialize", "full")
 BLEND_MODES = ("linear", "slerp")
 ACCEL_BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "tensorrt-rtx")
 AUDIO_RENDERERS = ("hrtf", "flow", "head")
+FIT_MODES = ("fit", "fill", "stretch")  # how engine.live.output_stage places square frames on the output
 
 
 def _prompt_params() -> list[Param]:
@@ -78,7 +79,7 @@ OUTPUT_SIZES = ("1280x720", "1920x1080", "1024x576", "854x480", "640x360", "512x
 LIVE_PARAMS: tuple[Param, ...] = (
     Param("output_size", Kind.CHOICE, "1280x720", "Output resolution (virtual camera, recorder)", choices=OUTPUT_SIZES, apply=Apply.RELOAD, group="output"),
     Param("output_fps", Kind.INT, 30, "Output frame rate", 1, 120, unit="fps", apply=Apply.RELOAD, group="output"),
-    Param("fit_mode", Kind.CHOICE, "fit", "Square frames on the output: fit (letterbox), fill (crop) or stretch", choices=("fit", "fill", "stretch"), group="output"),
+    Param("fit_mode", Kind.CHOICE, "fit", "Square frames on the output: fit (letterbox), fill (crop) or stretch", choices=FIT_MODES, group="output"),
     Param("blackout", Kind.BOOL, False, "Black output (latched)", group="safety"),
     Param("blackout_momentary", Kind.BOOL, False, "Black output while held", group="safety"),
     Param("freeze", Kind.BOOL, False, "Hold the current output frame", group="safety"),
