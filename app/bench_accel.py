@@ -34,7 +34,7 @@ def _load_note() -> str:
 
 
 def run_accel_bench(a) -> int:
-    from engine.accel.base import available, get_backend
+    from engine.accel import available, get_backend
     from engine.accel.cache import AccelBuildError
     from engine.diffusion.stream import DiffusionStream, StreamSettings
     from engine.params import ParamError, engine_store

@@ -12,7 +12,7 @@ e.g. the upsample-size check, and batch 1 is always specialised), which on
 the generate thread would be a stall of a minute on this CPU.  So
 :meth:`CompiledBackend.prepare` compiles and warms exactly the shapes the
 stream uses now (its Stream Batch size and frame count at its resolution),
-and the :class:`~engine.accel.base.Accelerated` it returns serves only those
+and the :class:`~engine.accel.accelerated.Accelerated` it returns serves only those
 shapes; any other shape (another guidance mode's batch, a new size) is served
 by the eager module until the manager has prepared the new shapes.  A show
 never waits for the compiler.
@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import torch
 
-from .base import Accelerated, AccelSpec, Backend, autoencoder_module, eager_decoder, eager_encoder, eager_unet
+from .accelerated import Accelerated
+from .base import Backend
 from .cache import AccelBuildError, Cancel, ProgressFn, cancel_check
+from .eager import autoencoder_module, eager_decoder, eager_encoder, eager_unet
 from .onnx_export import unet_example
+from .spec import AccelSpec
 
 
 def default_mode(device) -> str:

@@ -24,37 +24,23 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..torch_threads import pinned
-from .base import Accelerated, AccelSpec, get_backend
+from .accelerated import Accelerated
+from .base import get_backend
 from .cache import AccelBuildError, BuildCancelled, Cancel
+from .eager import EAGER
+from .spec import AccelSpec
 
 log = logging.getLogger("dreamdeck.accel")
 
-EAGER = "eager"
 UNCHANGED = object()  # poll(): nothing to swap
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
+    """An exception as one line of at most 300 characters, for the fault log."""
     text = " ".join(str(e).split()) or type(e).__name__
     if not isinstance(e, AccelBuildError):
         text = f"{type(e).__name__}: {text}"
     return text if len(text) <= 300 else text[:297] + "..."
-
-
-class BackendFailure(RuntimeError):
-    """A served back end's callable raised (wraps the original as ``__cause__``)."""
-
-
-def guarded(fn):
-    """``fn``, with any exception it raises wrapped in :class:`BackendFailure`, so
-    the stream can tell a back end breaking from a bad input of its own."""
-
-    def run(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as e:
-            raise BackendFailure(_one_line(e)) from e
-
-    return run
 
 
 @dataclass
@@ -85,7 +71,7 @@ class AccelManager:
         self._swap_to_eager = False
         self._failed: tuple[str, AccelSpec] | None = None
         self.last_error: str | None = None
-        self.status = "eager"
+        self.status = EAGER
         self._lent: set[int] = set()  # ids of Accelerated handed in by install(): not ours to close
 
     # -- asking ---------------------------------------------------------------------
@@ -150,7 +136,7 @@ class AccelManager:
                 raise AccelBuildError(reason)
             job.result = backend.prepare(self.bundle, job.spec, progress, job.cancel)
         except BaseException as e:  # noqa: BLE001 - everything is reported, nothing escapes the thread
-            job.error = "cancelled" if isinstance(e, BuildCancelled) or job.cancel.is_set() else _one_line(e)
+            job.error = "cancelled" if isinstance(e, BuildCancelled) or job.cancel.is_set() else one_line(e)
         finally:
             job.done = True
             if job.cancel.is_set() and job.result is not None:
@@ -208,7 +194,7 @@ class AccelManager:
             name = self.active
             self._failed = (name, self._want) if self._want is not None else None
             self._install(EAGER, None)
-        self._report(f"{name} back end failed while serving: {_one_line(error)}; eager serves from now on")
+        self._report(f"{name} back end failed while serving: {one_line(error)}; eager serves from now on")
 
     def _report(self, msg: str) -> None:
         self.last_error = msg

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import torch
 
-from .base import AccelSpec, autoencoder_module
 from .cache import AccelBuildError, Cancel, EngineCache, ProgressFn, cancel_check, module_fingerprint, standard_key_parts
+from .eager import autoencoder_module, eager_decoder, eager_encoder, eager_unet
+from .spec import AccelSpec
 
 OPSET = 17
 EXPORTER = "torchscript"
@@ -64,30 +65,25 @@ class UNetGraph(torch.nn.Module):
     def forward(self, *args):
         kw = dict(zip(self.names, args))
         added = {"text_embeds": kw["text_embeds"], "time_ids": kw["time_ids"]} if "time_ids" in kw else None
-        return self.unet(kw["sample"], kw["timestep"], encoder_hidden_states=kw["encoder_hidden_states"],
-                         timestep_cond=kw.get("timestep_cond"), added_cond_kwargs=added, return_dict=False)[0]
+        return eager_unet(self.unet)(kw["sample"], kw["timestep"], kw["encoder_hidden_states"], kw.get("timestep_cond"), added)
 
 
 class EncoderGraph(torch.nn.Module):
     def __init__(self, ae):
         super().__init__()
         self.ae = ae
-        self.scale = float(ae.config.scaling_factor)
 
     def forward(self, images):
-        out = self.ae.encode(images)
-        lat = out.latents if hasattr(out, "latents") else out.latent_dist.mode()
-        return lat * self.scale
+        return eager_encoder(self.ae)(images)
 
 
 class DecoderGraph(torch.nn.Module):
     def __init__(self, ae):
         super().__init__()
         self.ae = ae
-        self.scale = float(ae.config.scaling_factor)
 
     def forward(self, latents):
-        return self.ae.decode(latents / self.scale, return_dict=False)[0]
+        return eager_decoder(self.ae)(latents)
 
 
 # -- example inputs -------------------------------------------------------------------------

@@ -30,9 +30,12 @@ import time
 import numpy as np
 import torch
 
-from .base import Accelerated, AccelSpec, Backend, autoencoder_module
+from .accelerated import Accelerated
+from .base import Backend
 from .cache import AccelBuildError, Cancel, EngineCache, ProgressFn, cancel_check
+from .eager import autoencoder_module
 from .onnx_export import cached_export, unet_example, unet_feed
+from .spec import AccelSpec
 
 CPU = "CPUExecutionProvider"
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")

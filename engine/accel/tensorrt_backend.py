@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from .base import Accelerated, AccelSpec, Backend, autoencoder_module
+from .accelerated import Accelerated
+from .base import Backend
 from .cache import (
     AccelBuildError,
     Cancel,
@@ -39,7 +40,9 @@ from .cache import (
     module_fingerprint,
     standard_key_parts,
 )
+from .eager import autoencoder_module
 from .onnx_export import unet_feed
+from .spec import AccelSpec
 from .tensorrt_build import (
     GPU_NEEDED,
     AccelUnavailable,

@@ -10,6 +10,8 @@ empties the Stream Batch buffer.
 The UNet and the autoencoder are served by the acceleration back end the
 ``accel`` parameter names (:mod:`engine.accel`): it is prepared in the
 background while the current one serves, and takes over between frames.
+The stage asks its :class:`~engine.accel.routing.StageRouter` which callable
+serves each call; the router falls back to the eager modules.
 """
 
 from __future__ import annotations
@@ -23,11 +25,11 @@ import cv2
 import numpy as np
 import torch
 
-from ..accel.manager import UNCHANGED, AccelManager, BackendFailure, guarded
-from ..accel.base import AccelSpec
+from ..accel.eager import EAGER
+from ..accel.routing import StageRouter
+from ..accel.spec import AccelSpec
 from ..metrics import StageMetrics
 from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
-from ..torch_threads import torch_threads
 from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
 from .denoiser import GuidanceSettings, StreamDenoiser
 from .model_bundle import ModelBundle
@@ -58,7 +60,7 @@ class StreamSettings:
     similarity_threshold: float = 0.98
     max_skip_frame: int = 10
     stream_batch: bool = True  # False: the sequential twin (for comparison)
-    accel: str = "eager"  # acceleration back end (engine.accel)
+    accel: str = EAGER  # acceleration back end (engine.accel)
 
     @classmethod
     def from_values(cls, v: Mapping, **overrides) -> "StreamSettings":
@@ -81,7 +83,7 @@ class StreamSettings:
             similarity_filter=v["similarity_filter"],
             similarity_threshold=v["similarity_threshold"],
             max_skip_frame=v["max_skip_frame"],
-            accel=v.get("accel", "eager"),
+            accel=v.get("accel", EAGER),
         )
         for k, val in overrides.items():
             setattr(s, k, val)
@@ -109,9 +111,8 @@ class DiffusionStream:
         self._applied: StreamSettings | None = None
         self._lock = threading.RLock()  # apply() may come from another thread than process()
         self.last_error: str | None = None
-        self.accel = AccelManager(bundle)  # .on_fault: where back-end failures are reported
-        self._served = None  # the Accelerated serving now; None: the modules (eager)
-        self._eager_threads: int | None = None  # torch's count outside this frame, when the frame runs on fewer
+        self.router = StageRouter(bundle)  # which callable serves the UNet and the autoencoder, call by call
+        self.accel = self.router.accel  # the back-end manager: .on_fault, .snapshot(), .install(), .wait()
         bundle.use_channels_last()
         self.apply(self.settings)
 
@@ -154,9 +155,8 @@ class DiffusionStream:
             # commit
             if rebuild:
                 self.latent_hw = latent_hw
-                self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size))
+                self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size), forward=self.router.unet)
                 self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
-                self._use_served()
                 self._last_output = None  # never hand out a frame of the old size
                 self.filter.reset()
             elif plan is not None:
@@ -169,7 +169,7 @@ class DiffusionStream:
             if not s.similarity_filter:
                 self.filter.reset()
             self.settings = self._applied = s
-            self.accel.request(s.accel, self.accel_spec(s))
+            self.router.request(s.accel, self.accel_spec(s))
 
     def accel_spec(self, s: StreamSettings | None = None) -> AccelSpec:
         """The shapes an acceleration back end must serve for settings ``s``."""
@@ -177,34 +177,6 @@ class DiffusionStream:
         b = self.bundle
         return AccelSpec.for_stream(s.size, s.steps, s.frame_buffer_size, s.tiny_vae and b.tiny_vae is not None,
                                     dtype=b.dtype, device=b.device)
-
-    def _swap_accel(self) -> None:
-        """At a frame edge: let a newly prepared back end (or eager) take over."""
-        served = self.accel.poll()
-        if served is not UNCHANGED:
-            self._served = served
-            self._use_served()
-
-    def _use_served(self) -> None:
-        served = self._served
-        if served is None:
-            self.runner.use(None)
-        else:
-            scale = self.bundle.vae_scale_factor
-            self.runner.use(guarded(served.unet), lambda n, h, w: served.serves_unet(n, h * scale, w * scale))
-
-    def _autoencoder_fn(self, images: torch.Tensor, decode: bool):
-        """The served back end's encoder/decoder for this call, or None (the module)."""
-        acc = self._served
-        if acc is None:
-            return None
-        tiny = self.settings.tiny_vae and self.bundle.tiny_vae is not None
-        fn = acc.decoder(tiny) if decode else acc.encoder(tiny)
-        n, h, w = images.shape[0], images.shape[2], images.shape[3]
-        if decode:
-            h, w = h * self.bundle.vae_scale_factor, w * self.bundle.vae_scale_factor
-        ok = fn is not None and acc.serves_images(n, h, w, "tiny" if tiny else "full")
-        return guarded(fn) if ok else None
 
     def sync(self, snapshot) -> bool:
         """Apply a parameter-registry snapshot if it is newer than the last one seen.
@@ -254,22 +226,11 @@ class DiffusionStream:
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        fn = self._autoencoder_fn(images, decode=False)
-        if fn is not None:
-            return fn(images)
-        ae = self.bundle.autoencoder(self.settings.tiny_vae)
-        out = ae.encode(images)
-        lat = out.latents if hasattr(out, "latents") else out.latent_dist.mode()
-        return lat * ae.config.scaling_factor
+        return self.router.encoder(images, self.settings.tiny_vae)(images)
 
     @torch.inference_mode()
     def decode(self, latents: torch.Tensor) -> list[np.ndarray]:
-        fn = self._autoencoder_fn(latents, decode=True)
-        if fn is not None:
-            img = fn(latents)
-        else:
-            ae = self.bundle.autoencoder(self.settings.tiny_vae)
-            img = ae.decode(latents / ae.config.scaling_factor, return_dict=False)[0]
+        img = self.router.decoder(latents, self.settings.tiny_vae)(latents)
         img = ((img.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
         return list(img.permute(0, 2, 3, 1).cpu().numpy())
 
@@ -286,11 +247,19 @@ class DiffusionStream:
 
     def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
-        self._swap_accel()  # between frames: the only place a back end changes
-        threads = self._frame_threads(len(frames))
-        self._eager_threads = torch.get_num_threads() if threads else None  # for a stage eager must redo
-        with torch_threads(threads):
-            images = self._filtered(frames)
+        s, run = self.settings, self.router.run  # run(): a stage the served back end breaks in is redone eagerly
+        with self.router.frame(self.denoiser.plan.steps, len(frames), s.size, s.tiny_vae):  # back ends change only here
+            x = self.to_tensor(frames)
+            # 1. similarity filter: a near-repeat of the last input shows the last output again
+            if self._repeats(x):
+                images = self._last_output
+            else:
+                # 2. encode
+                latents = run(lambda: self.encode(x))
+                # 3. denoise: one Stream Batch step (or every step, sequentially)
+                denoised = run(lambda: self._denoise(latents))
+                # 4. decode (nothing yet while the Stream Batch pipeline fills)
+                images = None if denoised is None else run(lambda: self.decode(denoised))
         if images is None:
             self.metrics.done(time.perf_counter() - t0, produced=False)
         elif images is not self._last_output:
@@ -301,47 +270,19 @@ class DiffusionStream:
             images = list(images)  # the same (read-only) images again
         return images
 
-    def _filtered(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
-        """The new images, the previous output itself when the similarity filter skips, or None."""
-        x = self.to_tensor(frames)
-        if self.settings.similarity_filter:
-            if self._last_output is None:
-                self.filter.mark_processed(x)  # nothing to repeat yet: process, but remember it
-            elif self.filter.should_skip(x):
-                return self._last_output
-        return self._denoise(x)
+    def _repeats(self, x: torch.Tensor) -> bool:
+        """Whether the similarity filter skips this input (the previous output is shown again)."""
+        if not self.settings.similarity_filter:
+            return False
+        if self._last_output is None:
+            self.filter.mark_processed(x)  # nothing to repeat yet: process, but remember it
+            return False
+        return self.filter.should_skip(x)
 
-    def _frame_threads(self, frames: int) -> int | None:
-        """torch's thread count for this frame's own tensor code (image conversion, the
-        scheduler's arithmetic): the served back end's wish when it serves the whole
-        frame (see ``Accelerated.torch_threads``); None: as set."""
-        acc = self._served
-        if acc is None or not acc.torch_threads:
-            return None
-        size, tiny = self.settings.size, self.settings.tiny_vae and self.bundle.tiny_vae is not None
-        whole = acc.serves_frame(self.denoiser.plan.steps, frames, size, size, "tiny" if tiny else "full")
-        return acc.torch_threads if whole else None
-
-    def _denoise(self, x: torch.Tensor) -> list[np.ndarray] | None:
-        lat = self._or_eager(lambda: self.encode(x))
+    def _denoise(self, latents: torch.Tensor) -> torch.Tensor | None:
         if self.settings.stream_batch:
-            out = self._or_eager(lambda: self.denoiser.stream_step(lat, self.cond, self.neg, self.guidance))
-        else:
-            out = self._or_eager(lambda: self.denoiser.sequential(lat, self.cond, self.neg, self.guidance))
-        return None if out is None else self._or_eager(lambda: self.decode(out))
-
-    def _or_eager(self, stage):
-        """Run one stage; if the served back end breaks in it, report that and redo
-        the stage with eager.  Safe: a stage commits its state (the Stream Batch
-        buffer) only after the back end's call has returned."""
-        try:
-            return stage()
-        except BackendFailure as e:
-            self.accel.serving_failed(e.__cause__ or e)
-            self._served = None
-            self._use_served()
-            with torch_threads(self._eager_threads):  # the modules need the threads the frame gave away
-                return stage()
+            return self.denoiser.stream_step(latents, self.cond, self.neg, self.guidance)
+        return self.denoiser.sequential(latents, self.cond, self.neg, self.guidance)
 
     def process_one(self, frame: np.ndarray) -> np.ndarray | None:
         if self.settings.frame_buffer_size != 1:
@@ -353,9 +294,7 @@ class DiffusionStream:
         """Stop a back-end preparation in progress and release the served back end
         (the stream goes on with eager if used again)."""
         with self._lock:
-            self.accel.close()
-            self._served = None
-            self._use_served()
+            self.router.close()
 
     def restart(self) -> None:
         """Empty the pipeline (e.g. after a source switch) so no old frame leaks out."""

@@ -1,9 +1,10 @@
 """One door to the UNet: batching of conditions, SDXL extras, work counters.
 
 Every UNet evaluation of the denoiser goes through :class:`UNetRunner`, so the
-work per frame is counted (not assumed) and an acceleration back end
-(:mod:`engine.accel`) replaces the module call without the denoiser knowing:
-:meth:`UNetRunner.use` installs its UNet callable, None puts the module back.
+work per frame is counted (not assumed) and the call itself can be served by
+an acceleration back end without the denoiser knowing: the runner calls
+``forward`` (the stream passes its :class:`~engine.accel.routing.StageRouter`'s
+UNet), by default the module itself.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+
+from ..accel.eager import eager_unet
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def guidance_scale_embedding(w: torch.Tensor, dim: int, dtype=torch.float32) -> 
 
 
 class UNetRunner:
-    def __init__(self, unet, prediction_type: str = "epsilon", add_time_ids: torch.Tensor | None = None):
+    def __init__(self, unet, prediction_type: str = "epsilon", add_time_ids: torch.Tensor | None = None, forward=None):
         if prediction_type not in ("epsilon", "v_prediction"):
             raise ValueError(f"prediction type {prediction_type!r} is not supported (epsilon or v_prediction)")
         self.unet = unet
@@ -55,18 +58,8 @@ class UNetRunner:
         self.calls = 0
         self.items = 0
         self._w_cache: tuple[float, torch.Tensor] | None = None
-        self.forward = None  # an acceleration back end's UNet callable; None: the module
-        self._serves = None  # (batch, h, w) -> bool: the shapes the callable serves
-
-    def use(self, forward=None, serves=None) -> None:
-        """Serve the UNet with ``forward(sample, timestep, encoder_hidden_states,
-        timestep_cond, added_cond_kwargs) -> output`` for the shapes ``serves``
-        accepts (latent batch, height, width); the module serves the rest."""
-        self.forward, self._serves = forward, serves
-
-    def reset_counters(self) -> None:
-        self.calls = 0
-        self.items = 0
+        # forward(sample, timestep, encoder_hidden_states, timestep_cond, added_cond_kwargs) -> output
+        self.forward = forward or eager_unet(unet)
 
     def _timestep_cond(self, batch: int, guidance_scale: float, like: torch.Tensor):
         if not self.time_cond_dim:
@@ -91,18 +84,7 @@ class UNetRunner:
         added = None
         if cond.pooled is not None:
             added = {"text_embeds": cond.pooled, "time_ids": self.add_time_ids.to(x).expand(b, -1)}
-        fn = self.forward
-        if fn is not None and (self._serves is None or self._serves(b, x.shape[2], x.shape[3])):
-            out = fn(x, t, cond.tokens, self._timestep_cond(b, guidance_scale, x), added)
-        else:
-            out = self.unet(
-                x,
-                t,
-                encoder_hidden_states=cond.tokens,
-                timestep_cond=self._timestep_cond(b, guidance_scale, x),
-                added_cond_kwargs=added,
-                return_dict=False,
-            )[0]
+        out = self.forward(x, t, cond.tokens, self._timestep_cond(b, guidance_scale, x), added)
         self.calls += 1
         self.items += b
         if self.prediction_type == "v_prediction":

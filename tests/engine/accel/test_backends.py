@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.accel.base import AccelSpec, Accelerated, available, backend_names, get_backend
+from engine.accel import AccelSpec, Accelerated, available, backend_names, get_backend
 from engine.accel.cache import AccelBuildError
 from engine.accel.compiled import CompiledBackend
 from engine.accel.onnxruntime_backend import OnnxRuntimeBackend
@@ -32,6 +32,19 @@ def test_registry_knows_every_accel_choice_and_says_why_not():
         assert reason is None or (isinstance(reason, str) and reason and "\n" not in reason)
     with pytest.raises(KeyError):
         get_backend("warp-drive")
+
+
+def test_each_accel_choice_finds_the_back_end_of_that_name():
+    """The registry pairs the catalog's names with their modules by position: a slip in
+    the order would hand out the wrong back end under a name."""
+    import importlib
+
+    from engine.accel import base
+
+    assert tuple(base._BUILTIN) == ACCEL_BACKENDS
+    for name, target in base._BUILTIN.items():
+        module, _, attr = target.partition(":")
+        assert getattr(importlib.import_module(module), attr).name == name
 
 
 def test_spec_for_stream_covers_every_guidance_mode():
@@ -84,7 +97,7 @@ def test_onnxruntime_serves_the_stream_like_eager(tiny_bundle):
     try:
         assert s.accel.wait(60) and s.accel.last_error is None, s.accel.snapshot()
         out = _run(s, frames)
-        assert s.accel.active == "onnxruntime" and s._served is not None
+        assert s.accel.active == "onnxruntime" and s.router.served is not None
         calls = s.runner.calls
         assert all(o is None for o in out[:1]) and all(o is not None for o in out[1:])
         for a, b in zip(ref[1:], out[1:]):  # uint8 pictures: float32 rounding moves a value by at most one step

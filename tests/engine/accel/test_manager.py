@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from engine.accel import base
-from engine.accel.base import Accelerated, Backend
+from engine.accel import Accelerated, Backend
 from engine.accel.cache import EngineCache
 from engine.accel.eager import EagerBackend
 from engine.diffusion.stream import DiffusionStream, StreamSettings

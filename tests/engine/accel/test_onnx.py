@@ -13,7 +13,7 @@ import onnx
 import pytest
 import torch
 
-from engine.accel.base import AccelSpec
+from engine.accel import AccelSpec
 from engine.accel.cache import EngineCache
 from engine.accel.onnx_export import (DecoderGraph, EncoderGraph, UNetGraph, cached_export, export_unet, export_vae_decoder,
                                       export_vae_encoder, unet_inputs)

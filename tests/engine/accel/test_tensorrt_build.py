@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.accel.base import AccelSpec
+from engine.accel import AccelSpec
 from engine.accel.cache import AccelBuildError, BuildCancelled, Cancel, EngineCache, cache_key
 from engine.accel.tensorrt_backend import TensorRTModule, TensorRTRTXBackend
 from engine.accel.tensorrt_build import (

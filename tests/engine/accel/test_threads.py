@@ -19,7 +19,7 @@ import pytest
 import torch
 from waiting import ManualClock
 
-from engine.accel.base import AccelSpec, Accelerated, get_backend
+from engine.accel import AccelSpec, Accelerated, get_backend
 from engine.accel.onnxruntime_backend import LEVELS, fastest, session_options
 from engine.diffusion.stream import DiffusionStream, StreamSettings
 from engine.media.test_pattern import pattern_frame
