@@ -12,12 +12,14 @@
 * :mod:`.cache` -- the engine cache (exports, engines), atomic builds;
 * :mod:`.manager` -- switching during a show: background preparation, swap
   between frames, failures reported while the current back end serves on;
+  :class:`AccelStatus`, what the GUI and CLI show;
 * :mod:`.routing` -- :class:`StageRouter`, the stream's one door: which callable
   serves the UNet, the encoder and the decoder in this frame, eager as the fallback.
 """
 
 from .accelerated import Accelerated
 from .base import Backend, available, backend_names, get_backend, register
+from .manager import AccelStatus
 from .spec import AccelSpec
 
-__all__ = ["AccelSpec", "Accelerated", "Backend", "available", "backend_names", "get_backend", "register"]
+__all__ = ["AccelSpec", "AccelStatus", "Accelerated", "Backend", "available", "backend_names", "get_backend", "register"]

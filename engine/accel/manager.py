@@ -43,6 +43,21 @@ def one_line(e: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+@dataclass(frozen=True)
+class AccelStatus:
+    """What serves, what is wanted, the preparation in progress and the last failure:
+    what the GUI and the CLI show (:meth:`AccelManager.snapshot`)."""
+
+    active: str  # the back end serving frames now
+    requested: str  # the one the ``accel`` parameter asks for
+    status: str  # one line: what serves and how (e.g. the provider and threads), or what went wrong
+    preparing: str | None = None  # the back end being prepared; None: none
+    progress: float | None = None  # its progress, 0..1
+    progress_message: str | None = None
+    elapsed_s: float | None = None  # seconds since its preparation began
+    last_error: str | None = None
+
+
 @dataclass
 class _Job:
     name: str
@@ -212,20 +227,15 @@ class AccelManager:
         with self._lock:
             return self._job is not None and not self._job.done
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> AccelStatus:
         """For the GUI and CLI: what serves, what is wanted, progress, the last failure."""
         with self._lock:
             job = self._job
-            return {
-                "active": self.active,
-                "requested": self.requested,
-                "status": self.status,
-                "preparing": None if job is None else job.name,
-                "progress": None if job is None else job.fraction,
-                "progress_message": None if job is None else job.message,
-                "elapsed_s": None if job is None else time.monotonic() - job.started,
-                "last_error": self.last_error,
-            }
+            if job is None:
+                return AccelStatus(self.active, self.requested, self.status, last_error=self.last_error)
+            return AccelStatus(self.active, self.requested, self.status, preparing=job.name, progress=job.fraction,
+                               progress_message=job.message, elapsed_s=time.monotonic() - job.started,
+                               last_error=self.last_error)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the preparation in progress ends (tests, the bench); True if none is left."""

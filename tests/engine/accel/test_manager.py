@@ -79,8 +79,8 @@ def test_frames_keep_coming_during_a_slow_preparation_and_the_swap_is_between_fr
         assert gated.started.wait(10)
         during = [s.process_one(f) for f in FRAMES[:4]]  # eager serves while it builds
         assert all(o is not None for o in during[1:]) and gated.calls == 0
-        assert s.accel.active == "eager" and s.accel.snapshot()["preparing"] == "test-gated"
-        assert s.accel.snapshot()["progress"] == 0.5
+        assert s.accel.active == "eager" and s.accel.snapshot().preparing == "test-gated"
+        assert s.accel.snapshot().progress == 0.5
         gated.release.set()
         assert s.accel.wait(10)
         assert s.accel.active == "eager"  # ready, but not swapped in the middle of anything
@@ -117,7 +117,7 @@ def test_corrupted_onnx_export_is_reported_and_eager_keeps_serving(tiny_bundle, 
         assert len(faults) == 1 and faults[0][0] == "accel"
         msg = faults[0][1]
         assert msg.startswith("onnxruntime back end failed:") and msg.endswith("eager keeps serving") and "\n" not in msg
-        assert s.accel.last_error == msg and "failed" in s.accel.snapshot()["status"]
+        assert s.accel.last_error == msg and "failed" in s.accel.snapshot().status
         # the same request is not retried at every frame edge (apply() runs at each snapshot)
         for a, b in zip(out, expect):
             assert (a is None and b is None) or np.array_equal(a, b)

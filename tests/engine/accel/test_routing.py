@@ -70,7 +70,8 @@ def test_a_stage_the_served_back_end_breaks_in_is_reported_and_redone_by_the_mod
     ref = tiny_bundle.unet(*args[:2], encoder_hidden_states=args[2], return_dict=False)[0]
     assert torch.equal(out, ref) and router.served is None and router.accel.active == "eager"
     assert faults == [("accel", "breaking back end failed while serving: RuntimeError: device lost; eager serves from now on")]
-    assert router.accel.last_error == faults[0][1]
+    status = router.accel.snapshot()
+    assert status.active == "eager" and status.last_error == faults[0][1] and status.preparing is None
     with pytest.raises(ValueError):  # a stage's own error is not the back end's: no retry, no report
         router.run(lambda: (_ for _ in ()).throw(ValueError("bad input")))
     assert len(faults) == 1
