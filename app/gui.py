@@ -1,16 +1,14 @@
-"""``dreamdeck`` / ``dreamdeck gui``: the VJ console (composition root of engine + ui).
+"""``dreamdeck`` / ``dreamdeck gui``: the VJ console (the composition root of ``ui``).
 
-Builds the registry, the model, the live pipeline with a preview tap, the show
-control and OSC, starts them, and opens :class:`ui.main_window.MainWindow`.
-Closing the window stops everything within 2 s.
+Builds the registry from the flags and one :class:`app.session.ShowSession` (with a
+preview tap), starts it, and hands it to :class:`ui.main_window.MainWindow`, which is
+widgets over it. Closing the window stops the session within 2 s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
 import time
 
 from .errors import UserError
@@ -21,9 +19,17 @@ NO_DISPLAY = ("dreamdeck: no display: run 'dreamdeck demo' or set QT_QPA_PLATFOR
 def add_gui_arguments(p) -> None:
     g = p.add_argument_group("console")
     g.add_argument("--source", default=None, help="pattern | camera:N | file:PATH | screen | image:PATH (default: first camera, else the test pattern)")
+    from .flags import OUTPUT, AUDIO, add_flags
+    from .presets.commands import add_live_preset_argument
+
+    add_flags(g, OUTPUT + AUDIO)
+    add_live_preset_argument(g)
     from .osc.service import add_osc_arguments
 
     add_osc_arguments(p)
+    from .midi.commands import add_midi_arguments
+
+    add_midi_arguments(p)
 
 
 def display_available() -> bool:
@@ -51,80 +57,14 @@ def default_source_spec() -> str:
     return f"camera:{cams[0]['index']}" if cams else "pattern"
 
 
-def build_console(store, generator, source_spec: str, model_name: str = "tiny", osc=None, show=None, load_options=None,
-                  make_generator=None):
-    """Wire a :class:`ui.context.Console`: pipeline with a preview tap and a tapped source, show control, and the
-    model host. ``generator`` None starts the show without a model (the input shows) until ``console.model`` loads one."""
-    from engine.live.model_host import ModelHost, stream_generator
-    from engine.live.pipeline import LivePipeline
-    from engine.sinks.preview import PreviewSink
-    from engine.sources import SourceError, make_source
-    from ui.context import Console
+def build_session(store, source_spec: str, *, show=None, generator=None, config=None, make_generator=None, load=None):
+    """The console's show session: a :class:`app.session.ShowSession` with a preview tap for the window.
+    ``generator`` puts a stage on air at once (tests); otherwise the model loads when the session starts."""
+    from .session import SessionConfig, ShowSession
 
-    from .input_tap import TappedSource
-    from .show_control import ShowControl
-
-    try:
-        source = TappedSource(make_source(source_spec))
-    except SourceError as e:
-        raise UserError(str(e)) from None
-    pipeline = LivePipeline(store, None, source)
-    preview = PreviewSink()
-    pipeline.add_sink(preview)
-    show = show if show is not None else ShowControl(store)
-    make_generator = make_generator or stream_generator(store)
-    console = Console(store=store, pipeline=pipeline, preview=preview, show=show, osc=osc, model_name=model_name,
-                      source_spec=source_spec, tap_source=TappedSource, input_tap=source, make_generator=make_generator,
-                      load_options=dict(load_options or {}))
-    swapping = threading.Lock()  # a model swapped in while the output restarts must reach the new pipeline
-
-    def swap(g) -> None:
-        with swapping:
-            console.pipeline.set_generator(g)
-
-    console.model = ModelHost(swap, make_generator, console.load_options)
-    show.recaller.on_error = lambda message: console.pipeline.metrics.fault("preset recall", message)
-    if generator is not None:
-        console.model.adopt(model_name, generator)
-
-    def stop() -> None:
-        console.model.cancel()
-        if osc is not None:
-            osc.stop()
-        show.stop()
-        console.pipeline.stop(2.0)  # the pipeline running now (a size / fps change replaces it)
-        console.model.wait(2.0)
-
-    console.on_close = stop
-    console.restart_output = lambda: restart_pipeline(console, swapping)
-    return console
-
-
-def restart_pipeline(console, swapping: threading.Lock | None = None) -> None:
-    """Apply a new output size / fps: stop the pipeline and start a fresh one with the same source,
-    generator and sinks (a stopped LivePipeline cannot be started again: its sink threads are spent).
-
-    The output pauses for the stop + start (a fraction of a second); the sinks are reopened at the new size.
-    """
-    from engine.live.pipeline import LivePipeline
-
-    with swapping or contextlib.nullcontext():  # no model swap lands on the pipeline being replaced
-        old = console.pipeline
-        generator = old.generator  # a model swap not yet picked up wins
-        sinks = [runner.sink for runner in old.sinks.values()]
-        old.stop(2.0)
-        new = LivePipeline(console.store, generator, console.input_tap)
-        for sink in sinks:
-            new.add_sink(sink)
-        new.start()
-        console.pipeline = new
-
-
-def start_console(console) -> None:
-    console.pipeline.start()
-    console.show.start()
-    if console.osc is not None:
-        print(console.osc.start(), flush=True)
+    config = config or SessionConfig()
+    config.source, config.preview = source_spec, True
+    return ShowSession(store, config, show=show, generator=generator, make_generator=make_generator, load=load)
 
 
 def run_gui(a) -> int:
@@ -141,21 +81,15 @@ def run_gui(a) -> int:
         print(f"dreamdeck: {unsafe}", file=sys.stderr)
         return 2
 
-    from engine.live.model_host import stream_generator
-
     from .flags import build_store
-    from .loading import load_options
-    from .osc.service import osc_from_args
+    from .presets.commands import apply_live_preset
+    from .session import ShowSession, config_from_args
 
     store = build_store(a)
-    from .show_control import ShowControl
-
-    show = ShowControl(store)
-    osc = osc_from_args(a, store, show) if getattr(a, "osc_port", None) != 0 else None
+    apply_live_preset(store, a)
     source_spec = a.source or default_source_spec()
-    # no model yet: the show starts on the input at once, every surface serves, and the model loads behind them
-    console = build_console(store, None, source_spec, a.model, osc=osc, show=show, load_options=load_options(a),
-                            make_generator=stream_generator(store, a.t_index))
+    # the show starts on the input at once, every surface serves, and the model loads behind them
+    session = ShowSession(store, config_from_args(a, source_spec, preview=True))
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if app is None:
@@ -164,10 +98,14 @@ def run_gui(a) -> int:
     app.setApplicationName("DreamDeck")
     from ui.main_window import MainWindow
 
-    start_console(console)
-    window = MainWindow(console)
+    try:
+        for line in session.start():
+            print(line, flush=True)
+    except Exception:
+        session.stop()
+        raise
+    window = MainWindow(session)
     window.show()
-    window.model_panel.load(a.model)
     shot = os.environ.get("DREAMDECK_SCREENSHOT")  # for docs: grab the window after N seconds, then quit
     if shot:
         from PySide6.QtCore import QTimer

@@ -80,14 +80,15 @@ class FlakySink:
 class Scenario:
     """Drives the show once a second through the same calls the surfaces make."""
 
-    def __init__(self, console, sources: list[str], model: str, reload_every: float, sink: FlakySink, counters,
+    def __init__(self, session, sources: list[str], model: str, reload_every: float, sink: FlakySink, counters,
                  period: float = 1.0, first_reload: float = 30.0):
-        self.console, self.sources, self.model, self.reload_every, self.sink = console, sources, model, reload_every, sink
+        self.session, self.sources, self.model, self.reload_every, self.sink = session, sources, model, reload_every, sink
         self.period = period  # one step of the scenario; a short run steps faster so its warm-up sees every part once
         self.first_reload = first_reload
         self.counters = counters  # process counters: () -> {"threads": n, "fds": n}
         self.reloads: list[dict] = []
         self.actions = 0
+        self.refused = 0  # sources refused (the missing file), the show kept its source
         self.errors: list[str] = []  # a step that raised: the show's controls failed, so the run fails
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dreamdeck-soak-scenario", daemon=True)
@@ -100,12 +101,15 @@ class Scenario:
         self._thread.join(30.0)
 
     def use_source(self, spec: str) -> None:
-        from engine.sources import make_source
+        from .session import SessionError
 
-        self.console.use_source(make_source(spec), spec)
+        try:
+            self.session.use_source(spec)
+        except SessionError:  # a missing file is refused and the show keeps its source: what a VJ would see
+            self.refused += 1
 
     def _reload(self, t0: float) -> None:
-        host = self.console.model
+        host = self.session.model
         before = self.counters()
         done = host.state().loads
         if not host.load(self.model):
@@ -118,8 +122,8 @@ class Scenario:
                              "error": host.state().error})
 
     def _run(self) -> None:
-        store = self.console.store
-        names = self.console.show.preset_names()
+        store = self.session.store
+        names = self.session.show.preset_names()
         t0 = time.monotonic()
         next_reload = t0 + self.first_reload
         k = 0
@@ -137,7 +141,7 @@ class Scenario:
             store.set(name, False)
 
     def _step(self, k: int, names: list[str]) -> None:
-        store, show = self.console.store, self.console.show
+        store, show = self.session.store, self.session.show
         if k % 7 == 0 and names:
             show.recall_preset(names[(k // 7) % len(names)])
         if k % 21 == 1 and k > 1 and names:  # one step into the last recall's fade: interrupt it
@@ -173,11 +177,9 @@ def cmd_soak(a) -> int:
     from engine.params import ParamError
     from engine.params.catalog import engine_store
 
-    from .gui import build_console, display_available, start_console
-    from .osc.feedback import OscFeedback
-    from .osc.server import OscServer
-    from .osc.service import OscService
+    from .gui import build_session, display_available
     from .presets.store import PresetStore
+    from .session import SessionConfig
     from .show_control import ShowControl
 
     if a.minutes <= 0:
@@ -204,32 +206,33 @@ def cmd_soak(a) -> int:
     sources = _fixtures(work)
     show = ShowControl(store, presets=PresetStore(work / "presets", params=store.params))
     feedback_port = _free_port()
-    osc = OscService(OscServer(store, show, host="127.0.0.1", port=0), OscFeedback(store, "127.0.0.1", feedback_port))
-    console = build_console(store, None, "pattern", a.model, osc=osc, show=show, load_options={})
+    store.set("model", a.model)
+    osc = {"osc_port": _free_port(), "osc_host": "127.0.0.1", "osc_feedback": f"127.0.0.1:{feedback_port}", "osc_allow": None}
+    session = build_session(store, "pattern", show=show, config=SessionConfig(osc=osc))
     sink = FlakySink(work / "soak.mp4")
-    console.pipeline.add_sink(sink)
-    start_console(console)
-    port = osc.server.address[1]
+    session.add_sink(sink)
+    session.start(load_model=False)
+    port = session.osc.server.address[1]
 
     def counters() -> dict:
         import psutil
 
         return {"threads": psutil.Process().num_threads(), "fds": open_fds()}
 
-    console.model.load(a.model)
-    if not console.model.wait(300) or console.model.state().error:
-        console.on_close()
+    session.model.load(a.model)
+    if not session.model.wait(300) or session.model.state().error:
+        session.stop()
         shutil.rmtree(work, ignore_errors=True)
-        raise UserError(f"model {a.model!r}: {console.model.state().error or 'did not load in 5 minutes'}")
+        raise UserError(f"model {a.model!r}: {session.model.state().error or 'did not load in 5 minutes'}")
     print(f"soak: {a.minutes:g} min, model {a.model} at {a.size}px -> {a.out_size}, OSC on 127.0.0.1:{port}"
           f"{', console window' if a.console else ', headless'}; samples -> {a.csv}", flush=True)
     driver = subprocess.Popen([sys.executable, "-m", "app.soak_driver", "--port", str(port), "--seconds", str(seconds),
                                "--listen", str(feedback_port)], stdout=subprocess.PIPE, text=True,
                               cwd=str(Path(__file__).resolve().parents[1]))
-    sampler = Sampler(a.csv, console.pipeline.snapshot_metrics, console.model.state)
+    sampler = Sampler(a.csv, lambda: session.status().pipeline, session.model.state)
     # the warm-up (app.soak_report) sees every step of the scenario and one model reload before growth is judged
     warm = warmup_s(seconds)
-    scenario = Scenario(console, sources, a.model, min(a.reload_every, seconds / 2.0), sink, counters,
+    scenario = Scenario(session, sources, a.model, min(a.reload_every, seconds / 2.0), sink, counters,
                         period=min(1.0, warm / 60.0), first_reload=warm / 2.0)
     stopped = []
 
@@ -243,7 +246,7 @@ def cmd_soak(a) -> int:
     scenario.start()
     try:
         if a.console:
-            _run_window(console, seconds, wind_down)
+            _run_window(session, seconds, wind_down)
         else:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -255,7 +258,7 @@ def cmd_soak(a) -> int:
         except subprocess.TimeoutExpired:
             driver.kill()
             out, _ = driver.communicate()
-        console.on_close()
+        session.stop()
         shutil.rmtree(work, ignore_errors=True)
     result = evaluate(sampler.samples, scenario.reloads, seconds)
     if scenario.errors or sampler.errors:
@@ -264,7 +267,8 @@ def cmd_soak(a) -> int:
         result["problems"] += [f"sampling failed: {e}" for e in sampler.errors[:5]]
     result["scenario_steps"] = scenario.actions
     result["osc_driver"] = json.loads(out.strip().splitlines()[-1]) if out and out.strip() else None
-    result["osc_server"] = osc.stats
+    result["osc_server"] = session.osc.stats
+    result["sources_refused"] = scenario.refused
     result["csv"] = os.path.abspath(a.csv)
     print(summary_line(result), flush=True)
     if a.json:
@@ -272,14 +276,14 @@ def cmd_soak(a) -> int:
     return 0 if result["passed"] else 1
 
 
-def _run_window(console, seconds: float, wind_down) -> None:
+def _run_window(session, seconds: float, wind_down) -> None:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(console)
+    window = MainWindow(session)
     window.show()
     QTimer.singleShot(int(seconds * 1000), app.quit)
     try:

@@ -1,13 +1,11 @@
 """The audio tab: where the sound comes from and goes to, and where it sits around the listener's head.
 
 The binaural parameters are ordinary registry parameters (OSC, MIDI and presets
-reach them too); this panel adds the devices and the start/stop of the audio
-engine, which runs on its own threads and never blocks the window.
+reach them too); this panel adds the devices and the start/stop of the session's
+audio engine, which runs on its own threads and never blocks the window.
 """
 
 from __future__ import annotations
-
-import threading
 
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
@@ -19,12 +17,11 @@ GREY, RED, GREEN, AMBER = "#8a8a8a", "#ff6b6b", "#7bd88f", "#ffcc66"
 
 
 class AudioPanel(QWidget):
-    def __init__(self, console, bridge, parent: QWidget | None = None):
+    def __init__(self, session, bridge, parent: QWidget | None = None):
         super().__init__(parent)
-        self.console = console
-        self.engine = None
-        self._starting: threading.Thread | None = None
-        self._start_error: str | None = None
+        self.session = session  # owns the audio engine: start_audio / stop_audio, status().audio
+        self._wanted = False
+        self._shown = ""
         self._file: str | None = None
         col = QVBoxLayout(self)
         col.setContentsMargins(0, 0, 0, 0)
@@ -92,7 +89,7 @@ class AudioPanel(QWidget):
                 if src not in names:
                     self.input_picker.addItem(f"{src} (PulseAudio)", f"device:{src}")
         except Exception as e:  # no PortAudio: say what to install, keep the panel usable
-            if not self.engine:
+            if not self._wanted:
                 self.status.setText(f"<span style='color:{RED}'>{e}</span>")
         for picker, keep in ((self.input_picker, keep_in), (self.output_picker, keep_out)):
             i = picker.findData(keep)
@@ -121,59 +118,49 @@ class AudioPanel(QWidget):
             self.stop()
 
     def start(self) -> None:
-        if self.engine is not None or self._starting is not None:
-            return
+        """Start the session's audio with the chosen input and output (devices open on a thread of the session's)."""
         spec, out = self.input_picker.currentData(), self.output_picker.currentData()
-        self.status.setText("starting…")
-        self._start_error = None
+        self._set_status("starting…")
         self.run_button.setText("Stop audio")
-
-        def run():  # device opening can take a moment: never on the window's thread
-            try:
-                from engine.audio.devices import choose_device
-                from engine.audio.inputs import make_input
-                from engine.audio.live import AudioEngine
-
-                choose_device(out, "output")  # a name that matches nothing is the user's to fix, not a retry loop
-                eng = AudioEngine(self.console.store, make_input(spec if spec != "file" else None), out,
-                                  metrics=getattr(self.console.pipeline, "metrics", None))
-                eng.start()
-                self.engine = eng
-            except Exception as e:
-                self._start_error = str(e).splitlines()[0] if str(e) else type(e).__name__
-
-        self._starting = threading.Thread(target=run, name="dd-audio-start", daemon=True)
-        self._starting.start()
+        self._wanted = True
+        try:
+            self.session.start_audio(spec if spec != "file" else None, out, background=True)
+        except Exception as e:
+            self._failed(str(e))
 
     def stop(self) -> None:
-        if self._starting is not None:
-            self._starting.join(10)
-            self._starting = None
-        eng, self.engine = self.engine, None
-        if eng is not None:
-            eng.stop()
+        self._wanted = False
+        self.session.stop_audio()
         self.run_button.blockSignals(True)
         self.run_button.setChecked(False)
         self.run_button.blockSignals(False)
         self.run_button.setText("Start audio")
-        if self._start_error is None:
-            self.status.setText("audio off")
+        self._set_status("audio off")
 
-    def refresh(self) -> tuple[str, str]:
-        """Update the status line; returns (short HUD text, colour). Called by the window's HUD timer."""
-        if self._starting is not None and not self._starting.is_alive():
-            self._starting = None
-            if self._start_error is not None:
-                self.stop()
-                self.status.setText(f"<span style='color:{RED}'>audio did not start: {self._start_error}</span>")
-        eng = self.engine
-        if eng is None:
-            return ("AUD off", GREY) if self._starting is None else ("AUD …", AMBER)
-        s = eng.snapshot()
+    def _failed(self, error: str) -> None:
+        self.stop()
+        self._set_status(f"<span style='color:{RED}'>audio did not start: {error}</span>")
+
+    def _set_status(self, html: str) -> None:
+        if html != self._shown:  # four times a second: the label changes only when its text does
+            self._shown = html
+            self.status.setText(html)
+
+    def refresh(self, state=None) -> tuple[str, str]:
+        """Update the status line from the session's audio state; returns (short HUD text, colour).
+        Called by the window's HUD timer with the status it already holds."""
+        state = state if state is not None else self.session.status().audio
+        if state.running is None:
+            if self._wanted and not state.starting and state.error:
+                self._failed(state.error)
+            if state.starting:
+                return "AUD …", AMBER
+            return "AUD off", GREY
+        s = state.running
         trouble = s.fallback_reason or (s.device_status if s.device_status not in ("running", "open") else None)
         colour = RED if s.xruns or (s.device_status or "").startswith(("lost", "render error")) else (AMBER if trouble else GREEN)
         load = f", load {s.render_load:.0%}" if s.render_load is not None else ""
-        self.status.setText(
+        self._set_status(
             f"<span style='color:{colour}'>{s.input} → <b>{s.renderer}</b> → {s.device}: {s.device_status}"
             f"; buffer {s.buffer_ms:.0f} ms{load}; xruns {s.xruns}, underruns {s.underruns}</span>"
             + (f"<br>{s.fallback_reason}" if s.fallback_reason else ""))

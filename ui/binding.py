@@ -18,7 +18,7 @@ import threading
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMenu, QSpinBox, QWidget
 from superqt import QLabeledDoubleSlider
 
 from engine.params.registry import Kind, Param, ParamError, ParamStore
@@ -43,6 +43,21 @@ class ParamBridge(QObject):
         self._timer.timeout.connect(self.flush)
         self._timer.start()
         self._unsubscribe = store.subscribe(self._on_change)
+        # set by the window: MIDI-learn for a parameter (right-click on its control -> "Learn MIDI")
+        self.learn: Callable[[str], Any] | None = None
+        self.forget: Callable[[str], Any] | None = None
+
+    def control_menu(self, widget: QWidget, name: str) -> QMenu:
+        """The right-click menu of a parameter's control: learn a MIDI control for it, or forget its mappings."""
+        menu = QMenu(widget)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one menu per right-click, gone when closed
+        learn = menu.addAction(f"Learn MIDI for {name}")
+        learn.setEnabled(self.learn is not None)
+        learn.triggered.connect(lambda: self.learn(name) if self.learn is not None else None)
+        forget = menu.addAction("Forget MIDI mappings")
+        forget.setEnabled(self.forget is not None)
+        forget.triggered.connect(lambda: self.forget(name) if self.forget is not None else None)
+        return menu
 
     def _on_change(self, name: str, value: Any, source: Any) -> None:  # any thread
         with self._lock:
@@ -127,4 +142,7 @@ def make_control(bridge: ParamBridge, name: str, label: str | None = None) -> QW
         bridge.bind(name, lambda v: _blocked(w, lambda: w.setText(str(v))) if not w.hasFocus() else None)
     w.setToolTip(tip)
     w.setObjectName(f"param:{name}")
+    if k is not Kind.STR:  # right-click: Learn MIDI (text has nothing a controller could send)
+        w.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        w.customContextMenuRequested.connect(lambda pos: bridge.control_menu(w, name).exec(w.mapToGlobal(pos)))
     return w

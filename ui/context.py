@@ -1,39 +1,51 @@
-"""What the window is given to drive: the engine parts and the show's actions.
+"""What the window is given to drive: the show session's interface.
 
-``app.gui`` builds one :class:`Console` (the composition root); the window only
-uses what is here, so ``ui`` never imports ``app`` and tests can hand in an
-identity model or no OSC at all.
+``app.gui`` builds one ``app.session.ShowSession`` and hands it to the window; the
+window only uses what this protocol names, so ``ui`` never imports ``app`` and the
+console is widgets over the same session ``dreamdeck live`` runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 
-@dataclass
-class Console:
-    store: Any  # engine.params.registry.ParamStore
-    pipeline: Any  # engine.live.pipeline.LivePipeline (already holding `preview` as a sink)
-    preview: Any  # engine.sinks.preview.PreviewSink: what the output sends
-    show: Any = None  # app.show_control.ShowControl: presets (list/recall/save/rename/delete)
-    osc: Any = None  # app.osc.service.OscService, or None
-    model_name: str = "tiny"  # the model running (or, at start-up, being loaded)
-    model: Any = None  # engine.live.model_host.ModelHost: loads models in the background, swaps them in
-    source_spec: str = "pattern"
-    # wraps a source so the window can show the raw input (app.input_tap.TappedSource)
-    tap_source: Callable[[Any], Any] = lambda s: s
-    input_tap: Any = None  # the tapped source now running (has .latest())
-    # bundle -> generator; defaults to a DiffusionStream with the store's settings
-    make_generator: Callable[[Any], Any] | None = None
-    load_options: dict = field(default_factory=dict)  # extra load_model keyword arguments
-    on_close: Callable[[], None] | None = None  # stops the engine (OSC, show, pipeline)
-    # applies a new output_size / output_fps: replaces ``pipeline`` with a restarted one (same source,
-    # generator and sinks); None where the engine cannot be restarted from the window
-    restart_output: Callable[[], None] | None = None
+class Session(Protocol):
+    store: Any  # engine.params.registry.ParamStore: every value, and change events
+    preview: Any  # engine.sinks.preview.PreviewSink: what the output sends (latest frame)
+    input_tap: Any  # the source on air, tapped for the input preview (.latest())
+    source_spec: str  # the source spec on air
+    show: Any  # presets and tempo (app.show_actions.ShowActions): list, recall, save, rename, delete
+    osc: Any  # the OSC service (.server with .stats and .address), or None when OSC is off
 
-    def use_source(self, source: Any, spec: str) -> None:
-        """Put ``source`` on air, tapped for the input preview; the output holds its last frame meanwhile."""
-        tapped = self.tap_source(source)
-        self.input_tap, self.source_spec = tapped, spec
-        self.pipeline.set_source(tapped)
+    def status(self) -> Any:
+        """One typed snapshot (app.session.ShowStatus): pipeline, model, source, sinks, audio, MIDI, OSC."""
+
+    def use_source(self, spec: str) -> None:
+        """Put a source on air; raises an error whose text says why it cannot run."""
+
+    def load_model(self, name: str) -> bool: ...
+
+    def cancel_load(self) -> None: ...
+
+    def watch_model(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Model state changes, on the loading thread; returns the unsubscribe call."""
+
+    def add_sink(self, spec: str) -> str:
+        """``vcam`` or ``record:PATH``; returns the sink's name; raises with a line the user can act on."""
+
+    def remove_sink(self, name: str) -> None: ...
+
+    def sink(self, name: str) -> Any: ...
+
+    def apply_output(self) -> None:
+        """Restart the output side at the registry's output_size / output_fps."""
+
+    def start_audio(self, input_spec: str | None, output: str | None = None, background: bool = False) -> None: ...
+
+    def stop_audio(self) -> None: ...
+
+    def trigger(self, action: str, arg: Any = None, source: Any = None) -> Any:
+        """Run an action of engine.params.actions (blackout, panic, tap, preset_next, ...)."""
+
+    def stop(self, timeout: float = 2.0) -> None: ...

@@ -25,7 +25,7 @@ class Hud(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         self.cells: dict[str, QLabel] = {}
-        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "audio", "faults"):
+        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "midi", "audio", "faults"):
             lab = QLabel("")
             lab.setStyleSheet("font-family: monospace; font-size: 13px; padding: 0 5px;")
             row.addWidget(lab, 1 if key == "faults" else 0)
@@ -39,6 +39,10 @@ class Hud(QWidget):
     def set_audio(self, text: str, colour: str) -> None:
         """The audio engine's cell: renderer and xruns (red when the output glitched)."""
         self._set("audio", text, colour)
+
+    def set_midi(self, text: str, colour: str) -> None:
+        """The MIDI input's cell: off, learning, or how many mappings drive the show."""
+        self._set("midi", text, colour)
 
     def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
         html = f"<span style='color:{colour}'>{text}</span>"

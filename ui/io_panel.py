@@ -15,9 +15,9 @@ FILE_ITEM, IMAGE_ITEM = "Video file…", "Image…"
 
 
 class SourcePanel(QGroupBox):
-    def __init__(self, console, parent: QWidget | None = None, on_used: Callable[[str], None] | None = None):
+    def __init__(self, session, parent: QWidget | None = None, on_used: Callable[[str], None] | None = None):
         super().__init__("Source", parent)
-        self.console = console
+        self.session = session
         self.on_used = on_used  # told the spec of every source put on air (the window remembers the last)
         col = QVBoxLayout(self)
         row = QHBoxLayout()
@@ -39,7 +39,7 @@ class SourcePanel(QGroupBox):
         self.status.setWordWrap(True)
         col.addWidget(self.status)
         self.rescan(cameras=None)
-        self._show(console.source_spec)
+        self._show(session.source_spec)
 
     def rescan(self, cameras: list[dict] | None = None) -> None:
         if cameras is None or cameras is False:
@@ -53,7 +53,7 @@ class SourcePanel(QGroupBox):
             self.picker.addItem(text, spec)
         self.picker.addItem(FILE_ITEM, "file:")
         self.picker.addItem(IMAGE_ITEM, "image:")
-        i = self.picker.findData(self.console.source_spec)
+        i = self.picker.findData(self.session.source_spec)
         if i >= 0:
             self.picker.setCurrentIndex(i)
 
@@ -70,17 +70,11 @@ class SourcePanel(QGroupBox):
         self.use(spec)
 
     def use(self, spec: str) -> bool:
-        from engine.sources import SourceError, make_source
-
         try:
-            source = make_source(spec)
-            problem = source.availability() if hasattr(source, "availability") else None
-        except SourceError as e:
-            problem = str(e)
-        if problem:
-            self.status.setText(f"<span style='color:#ff6b6b'>{problem}</span>")
+            self.session.use_source(spec)
+        except Exception as e:  # the session's one line: why this source cannot run here (the show keeps the old one)
+            self.status.setText(f"<span style='color:#ff6b6b'>{e}</span>")
             return False
-        self.console.use_source(source, spec)
         self._show(spec)
         if self.on_used is not None:
             self.on_used(spec)
@@ -91,12 +85,12 @@ class SourcePanel(QGroupBox):
 
 
 class OutputPanel(QGroupBox):
-    def __init__(self, console, bridge, confirm: Callable[[str], bool], parent: QWidget | None = None):
+    def __init__(self, session, bridge, confirm: Callable[[str], bool], parent: QWidget | None = None):
         super().__init__("Output", parent)
-        self.console = console
+        self.session = session
         self.confirm = confirm
-        self.vcam = None
-        self.recorder = None
+        self.vcam = None  # the virtual camera sink's name while it runs
+        self.recorder = None  # the recorder sink's name while it records
         form = QFormLayout(self)
         self.bridge = bridge
         self.size_box = make_control(bridge, "output_size")
@@ -132,13 +126,13 @@ class OutputPanel(QGroupBox):
 
     # -- output size / fps -------------------------------------------------------------------
     def running_output(self) -> tuple[tuple[int, int] | None, float | None]:
-        pipe = self.console.pipeline
-        return getattr(pipe, "out_size", None), getattr(pipe, "out_fps", None)
+        out = self.session.status().output
+        return out if out is not None else (None, None)
 
     def wanted_output(self) -> tuple[tuple[int, int], float]:
         from engine.live.pipeline import parse_size
 
-        store = self.console.store
+        store = self.session.store
         return parse_size(store.get("output_size")), float(store.get("output_fps"))
 
     def output_pending(self) -> bool:
@@ -158,10 +152,6 @@ class OutputPanel(QGroupBox):
             self.apply_button.hide()
             return True
         (w, h), fps = self.wanted_output()
-        if self.console.restart_output is None:
-            self.apply_button.setText("Size / fps apply when DreamDeck restarts")
-            self.apply_button.show()
-            return False
         if not self.confirm(f"Change the output to {w}x{h} @ {fps:g} fps? The output restarts (a short pause)."):
             (rw, rh), rfps = self.running_output()
             self.bridge.write({"output_size": f"{rw}x{rh}", "output_fps": int(rfps)})  # back to what runs
@@ -169,68 +159,57 @@ class OutputPanel(QGroupBox):
             return False
         if self.recorder is not None:  # a recording is one size: finish (save) it before the change
             self.rec_button.setChecked(False)
-        self.console.restart_output()
+        self.session.apply_output()
         self.apply_button.hide()
         return True
 
     def set_vcam(self, on: bool) -> None:
-        pipe = self.console.pipeline
         if not on:
             if self.vcam is not None:
-                pipe.remove_sink(self.vcam.name)
+                self.session.remove_sink(self.vcam)
                 self.vcam = None
             self.vcam_status.setText("off")
             return
-        from engine.sinks.virtual_camera import VirtualCameraSink, diagnose_virtual_camera
-
-        problem = diagnose_virtual_camera()
-        if problem:
-            self.vcam_status.setText(f"<span style='color:#ff6b6b'>unavailable: {problem}</span>")
+        try:
+            self.vcam = self.session.add_sink("vcam")
+        except Exception as e:  # no virtual camera here: the session says what to install
+            self.vcam_status.setText(f"<span style='color:#ff6b6b'>unavailable: {e}</span>")
             self.vcam_box.blockSignals(True)
             self.vcam_box.setChecked(False)
             self.vcam_box.blockSignals(False)
             return
-        self.vcam = VirtualCameraSink()
-        pipe.add_sink(self.vcam)
         self.vcam_status.setText("starting…")
 
     def set_recording(self, on: bool) -> None:
-        pipe = self.console.pipeline
         if not on:
             if self.recorder is not None:
-                pipe.remove_sink(self.recorder.name)
-                self.rec_status.setText(f"saved {self.recorder.path} ({self.recorder.frames} frames)")
+                sink = self.session.sink(self.recorder)
+                self.session.remove_sink(self.recorder)
+                if sink is not None:
+                    self.rec_status.setText(f"saved {sink.path} ({sink.frames} frames)")
                 self.recorder = None
             self.rec_button.setText("● Record")
             return
-        from engine.media.files import MediaError, check_video_output
-        from engine.sinks.recorder import RecorderSink
-
         path = self.rec_name.text().strip()
         try:
-            check_video_output(path)
-        except MediaError as e:
+            self.recorder = self.session.add_sink(f"record:{path}")
+        except Exception as e:  # a path the writer would refuse: one line, nothing starts
             self.rec_status.setText(f"<span style='color:#ff6b6b'>{e}</span>")
             self.rec_button.blockSignals(True)
             self.rec_button.setChecked(False)
             self.rec_button.blockSignals(False)
             return
-        self.recorder = RecorderSink(path)
-        pipe.add_sink(self.recorder)
         self.rec_button.setText("■ Stop")
         self.rec_status.setText(f"recording {path}")
 
-    def update_status(self, sinks: dict[str, str]) -> None:
+    def update_status(self, sinks) -> None:
         if self.vcam is not None:
-            st = sinks.get(self.vcam.name, "starting")
-            where = self.vcam.device_in_use or ""
+            st = sinks.get(self.vcam, "starting")
+            sink = self.session.sink(self.vcam)
+            where = (getattr(sink, "device_in_use", None) or "") if sink is not None else ""
             colour = "#3ad36a" if st.startswith(("running", "ok", "open")) else "#f0c419"
             self.vcam_status.setText(f"<span style='color:{colour}'>{st} {where}</span>")
         if self.recorder is not None:
-            self.rec_status.setText(f"recording {self.recorder.path.name}: {self.recorder.frames} frames ({sinks.get(self.recorder.name, '')})")
-
-    def stop_all(self) -> None:
-        if self.recorder is not None:
-            self.rec_button.setChecked(False)
-        if self.vcam is not None:
-            self.vcam_box.setChecked(False)
+            sink = self.session.sink(self.recorder)
+            if sink is not None:
+                self.rec_status.setText(f"recording {sink.path.name}: {sink.frames} frames ({sinks.get(self.recorder, '')})")

@@ -14,20 +14,29 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
                                QTabWidget, QVBoxLayout, QHBoxLayout, QWidget)
 
-from .binding import ParamBridge
-from .context import Console
+from engine.params.actions import shortcuts
+
+from .binding import GUI, ParamBridge
+from .context import Session
 from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
 from .fault_log import FaultLog
 from .frame_view import FrameView
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
+from .midi_panel import MidiPanel
 from .model_panel import TINY_BANNER, ModelPanel
 from .osc_monitor import OscMonitor
 from .output_window import OutputWindow, screen_names
 from .presets_panel import PresetsPanel
-from .safety_bar import SHORTCUTS, SafetyBar
+from .safety_bar import SafetyBar
 
+WINDOW_KEYS = [
+    ("Enter", "In a prompt or text field: apply it (sliders apply live)"),
+    ("Ctrl+L", "Live lock on/off (asks before model reload, resolution change, quit)"),
+    ("F1 or ?", "This help"),
+    ("Right-click", "On a slider, box or switch: Learn MIDI (then move a control on the controller)"),
+]
 PREVIEW_HZ = 30
 HUD_HZ = 4
 STYLE = """
@@ -49,13 +58,13 @@ def _scroll(w: QWidget) -> QScrollArea:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, console: Console, settings: QSettings | None = None):
+    def __init__(self, session: Session, settings: QSettings | None = None):
         super().__init__()
-        self.console = console
+        self.session = session
         self.settings = settings if settings is not None else QSettings("DreamDeck", "DreamDeck")
         self.setWindowTitle("DreamDeck")
         self.setStyleSheet(STYLE)
-        self.bridge = ParamBridge(console.store, parent=self)
+        self.bridge = ParamBridge(session.store, parent=self)
         self.bridge.error.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.started_at = time.monotonic()
         self.first_frame_s: float | None = None
@@ -83,15 +92,18 @@ class MainWindow(QMainWindow):
         lcol.addWidget(self.output_view, 1)
         lcol.addWidget(self.hud)
 
-        self.model_panel = ModelPanel(console, self.confirm)
+        self.midi_panel = MidiPanel(session)
+        self.bridge.learn = self.learn_midi  # right-click on any control: Learn MIDI
+        self.bridge.forget = lambda name: self.midi_panel.forget(name)
+        self.model_panel = ModelPanel(session, self.confirm)
         self.model_panel.loaded.connect(self._model_loaded)
         self.model_panel.failed.connect(lambda m: self.statusBar().showMessage(m, 15000))
-        self.source_panel = SourcePanel(console, on_used=lambda spec: self.settings.setValue("last_source", spec))
-        self.output_panel = OutputPanel(console, self.bridge, self.confirm)
-        self.presets_panel = PresetsPanel(console.show, self.bridge)
+        self.source_panel = SourcePanel(session, on_used=lambda spec: self.settings.setValue("last_source", spec))
+        self.output_panel = OutputPanel(session, self.bridge, self.confirm)
+        self.presets_panel = PresetsPanel(session, self.bridge)
         setup = QWidget()
         scol = QVBoxLayout(setup)
-        for w in (self.model_panel, self.source_panel, self.output_panel):
+        for w in (self.model_panel, self.source_panel, self.output_panel, self.midi_panel):
             scol.addWidget(w)
         scol.addStretch(1)
         self.tabs = QTabWidget()
@@ -108,11 +120,11 @@ class MainWindow(QMainWindow):
         self.accel_box.layout().addRow(self.accel_status)
         pcol.addWidget(self.accel_box)
         self.tabs.addTab(_scroll(play), "Prompts && diffusion")
-        self.tabs.addTab(_scroll(setup), "Model / Source / Output")
+        self.tabs.addTab(_scroll(setup), "Model / Source / Output / MIDI")
         self.tabs.addTab(self.presets_panel, "Presets")
-        self.audio_panel = AudioPanel(console, self.bridge)
+        self.audio_panel = AudioPanel(session, self.bridge)
         self.tabs.addTab(_scroll(self.audio_panel), "Audio")
-        self.osc_monitor = OscMonitor(console.store, console.osc)
+        self.osc_monitor = OscMonitor(session.store, session.osc)
         self.tabs.addTab(self.osc_monitor, "OSC monitor")
         self.fault_log = FaultLog()
         self.fault_tab = self.tabs.addTab(self.fault_log, "Faults")
@@ -129,19 +141,17 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         root.addWidget(self.splitter, 1)
-        self.safety = SafetyBar(self.bridge, console.show)
+        self.safety = SafetyBar(self.bridge, session)
         root.addWidget(self.safety)
         self.setCentralWidget(central)
 
         self.help = self._help_overlay(central)
-        self.shortcuts = self.safety.install_shortcuts(self)
+        self.shortcuts: list[QShortcut] = []
+        for key, a in shortcuts():  # every action of the table that has a key
+            self._shortcut(key, lambda n=a.name: self.run_action(n))
         for key in ("F1", "?"):
-            s = QShortcut(QKeySequence(key), self)
-            s.activated.connect(self.toggle_help)
-            self.shortcuts.append(s)
-        s = QShortcut(QKeySequence("Ctrl+L"), self)
-        s.activated.connect(self.live_button.toggle)
-        self.shortcuts.append(s)
+            self._shortcut(key, self.toggle_help)
+        self._shortcut("Ctrl+L", self.live_button.toggle)
 
         self._restore()
         self._update_banner()
@@ -151,6 +161,32 @@ class MainWindow(QMainWindow):
         self.hud_timer = QTimer(self)
         self.hud_timer.timeout.connect(self._refresh_hud)
         self.hud_timer.start(1000 // HUD_HZ)
+
+    def _shortcut(self, key: str, slot) -> None:
+        s = QShortcut(QKeySequence(key), self)
+        s.setObjectName(f"key:{key}")
+        s.activated.connect(slot)
+        self.shortcuts.append(s)
+
+    def run_action(self, name: str, arg=None) -> bool:
+        """Run an action of the table through the session, as OSC and MIDI do; a refusal goes to the status bar."""
+        if name == "panic":
+            self.safety.panic()  # its message stays on the state line
+            return True
+        try:
+            result = self.session.trigger(name, arg, source=GUI)
+        except Exception as e:
+            self.statusBar().showMessage(str(e), 6000)
+            return False
+        if name in ("preset_next", "preset_previous") and result is not None:
+            self.statusBar().showMessage(f"recalled {getattr(result, 'name', result)}", 4000)
+        return True
+
+    def learn_midi(self, name: str) -> bool:
+        """Right-click -> Learn MIDI: the next control moved on the open port drives ``name``."""
+        ok = self.midi_panel.learn(name)
+        self.statusBar().showMessage(self.midi_panel.message, 8000)
+        return ok
 
     # -- top row: live lock, help -------------------------------------------------------
     def _top_row(self) -> QHBoxLayout:
@@ -236,7 +272,8 @@ class MainWindow(QMainWindow):
 
     # -- help overlay -------------------------------------------------------------------
     def _help_overlay(self, parent: QWidget) -> QLabel:
-        rows = "".join(f"<tr><td style='padding:3px 16px 3px 0'><b>{k}</b></td><td>{t}</td></tr>" for k, t in SHORTCUTS)
+        keys = [(k, f"{a.label}: {a.description}") for k, a in shortcuts()] + WINDOW_KEYS
+        rows = "".join(f"<tr><td style='padding:3px 16px 3px 0'><b>{k}</b></td><td>{t}</td></tr>" for k, t in keys)
         lab = QLabel(f"<h2>Keyboard</h2><table>{rows}</table><p>F1, ? or a click closes this.</p>", parent)
         lab.setStyleSheet("background: rgba(10,10,14,235); color: white; font-size: 16px; padding: 30px; border: 2px solid #9fc3ff;")
         lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -254,10 +291,10 @@ class MainWindow(QMainWindow):
 
     # -- frames and metrics -------------------------------------------------------------
     def _output_frame(self):
-        return self.console.preview.latest()[0]
+        return self.session.preview.latest()[0]
 
     def _input_frame(self):
-        tap = self.console.input_tap
+        tap = self.session.input_tap
         return tap.latest() if tap is not None and hasattr(tap, "latest") else None
 
     def _refresh_previews(self) -> None:
@@ -269,47 +306,51 @@ class MainWindow(QMainWindow):
             self.first_frame_s = time.monotonic() - self.started_at
 
     def _refresh_hud(self) -> None:
-        m = self.console.pipeline.snapshot_metrics()
-        target = float(self.console.store.get("output_fps"))
-        osc = self.console.osc.stats if self.console.osc is not None and getattr(self.console.osc, "server", None) else None
+        status = self.session.status()
+        m = status.pipeline
+        target = float(self.session.store.get("output_fps"))
+        osc = status.osc
         self.hud.update_from(m, target, target, target, osc, self.osc_monitor.last_address)
         self.output_panel.update_status(m.sinks)
         if self.fault_log.update_from(m):
             self.tabs.setTabText(self.fault_tab, f"Faults ({self.fault_log.total})")
-        self.hud.set_audio(*self.audio_panel.refresh())
+        self.hud.set_audio(*self.audio_panel.refresh(status.audio))
         self._show_accel(m.accel)
-        s = self.console.store.snapshot()
+        self.hud.set_midi(*self.midi_panel.refresh())
+        s = self.session.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
-        model = self.console.model.state() if self.console.model is not None else None
-        model_text = model.describe() if model is not None else f"model {self.console.model_name}"
-        source = (f"<span style='color:#ff6b6b'>source {self.console.source_spec}: {m.source_problem}</span>"
-                  if m.source_problem else f"source <b>{self.console.source_spec}</b>")
+        model_text = status.model.describe()
+        source = (f"<span style='color:#ff6b6b'>source {status.source}: {m.source_problem}</span>"
+                  if m.source_problem else f"source <b>{status.source}</b>")
         text = (f"&nbsp;&nbsp;{model_text} &nbsp;·&nbsp; {source} &nbsp;·&nbsp; out {s['output_size']} @ {s['output_fps']} fps"
                 + (f" &nbsp;·&nbsp; <span style='color:#ff6b6b'>{self.safety.message}</span>" if self.safety.message else ""))
         if text != self.state_label.text():
             self.state_label.setText(text)
             self.state_label.setToolTip(text)
 
-    def _show_accel(self, a: dict | None) -> None:
-        if not a:
-            self.accel_status.setText("<span style='color:#8a8a8a'>this model stage has no acceleration back ends</span>")
-            return
-        text = f"serving: <b>{a['active']}</b>"
-        if a.get("preparing"):
-            pct = f" {a['progress'] * 100:.0f}%" if a.get("progress") is not None else ""
-            text += f" · preparing {a['preparing']}{pct} {a.get('progress_message') or ''} ({a.get('elapsed_s') or 0:.0f} s)"
-        if a.get("last_error"):
-            text += f"<br><span style='color:#ff6b6b'>{a['last_error']}</span>"
-        self.accel_status.setText(text)
-        self.accel_status.setToolTip(a.get("status") or "")  # e.g. the provider, threads and graph levels
+    def _show_accel(self, a) -> None:
+        """The model stage's acceleration (engine.accel AccelStatus), or a grey line when it has none."""
+        if a is None:
+            text, tip = "<span style='color:#8a8a8a'>this model stage has no acceleration back ends</span>", ""
+        else:
+            text = f"serving: <b>{a.active}</b>"
+            if a.preparing:
+                pct = f" {a.progress * 100:.0f}%" if a.progress is not None else ""
+                text += f" · preparing {a.preparing}{pct} {a.progress_message or ''} ({a.elapsed_s or 0:.0f} s)"
+            if a.last_error:
+                text += f"<br><span style='color:#ff6b6b'>{a.last_error}</span>"
+            tip = a.status or ""  # e.g. the provider, threads and graph levels
+        if text != self.accel_status.text():
+            self.accel_status.setText(text)
+            self.accel_status.setToolTip(tip)
 
     def _model_loaded(self, name: str) -> None:
         self._update_banner()
         self.settings.setValue("recent_models", self.model_panel.recent)
 
     def _update_banner(self) -> None:
-        self.banner.setVisible(self.console.model_name == "tiny")
+        self.banner.setVisible(self.session.store.get("model") == "tiny")
 
     # -- persistence and closing ---------------------------------------------------------
     def _restore(self) -> None:
@@ -324,7 +365,7 @@ class MainWindow(QMainWindow):
         recent = self.settings.value("recent_models") or []
         if isinstance(recent, str):
             recent = [recent]
-        self.model_panel.set_recent([self.console.model_name, *recent])
+        self.model_panel.set_recent([self.session.store.get("model"), *recent])
         self.live_button.setChecked(self.settings.value("live_lock", False, type=bool))
 
     def _save(self) -> None:
@@ -355,6 +396,4 @@ class MainWindow(QMainWindow):
         self.model_panel.cancel()
         self.model_panel.detach()
         self.bridge.close()
-        if self.console.on_close is not None:
-            self.console.on_close()
-        self.model_panel.wait(1.0)
+        self.session.stop()

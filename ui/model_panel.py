@@ -1,9 +1,9 @@
 """The model panel: built-in tiny, recent models, a Hugging Face id or a local path.
 
-Loading runs on the console's :class:`~engine.live.model_host.ModelHost` (a worker
-thread with progress and cancel); the previous model keeps painting, or the input
-shows, until the new one is ready, then it is swapped in at a frame edge.  A failure
-shows the loader's one-line message inline.
+Loading runs in the show session (a worker thread with progress and cancel); the
+previous model keeps painting, or the input shows, until the new one is ready, then
+it is swapped in at a frame edge.  A failure shows the loader's one-line message inline.
+A model asked for by OSC, MIDI or a preset shows its progress here too.
 """
 
 from __future__ import annotations
@@ -29,17 +29,17 @@ class ModelPanel(QGroupBox):
     loaded = Signal(str)  # the name now running
     failed = Signal(str)  # the inline error, for the status bar too
 
-    def __init__(self, console, confirm: Callable[[str], bool], parent: QWidget | None = None):
+    def __init__(self, session, confirm: Callable[[str], bool], parent: QWidget | None = None):
         super().__init__("Model", parent)
-        self.console = console
+        self.session = session
         self.confirm = confirm
-        self.host = console.model  # engine.live.model_host.ModelHost
-        self.current = console.model.state().running
+        state = session.status().model
+        self.current = state.running
         self.recent: list[str] = []
         self._sig = _Signals()
         self._sig.state.connect(self._on_state)
-        self._seen_loads = self.host.state().loads
-        self.host.on_change = self._sig.state.emit
+        self._seen_loads = state.loads
+        self._unwatch = session.watch_model(self._sig.state.emit)
 
         col = QVBoxLayout(self)
         self.running_label = QLabel()
@@ -78,8 +78,11 @@ class ModelPanel(QGroupBox):
         self.notice_label.setStyleSheet("color: #f0c419;")
         self.notice_label.hide()
         col.addWidget(self.notice_label)
-        self.set_recent([console.model_name])  # what the window was asked to run (it may still be loading)
+        self.set_recent([session.store.get("model")])  # what the window was asked to run (it may still be loading)
         self._show_running()
+        if state.loading:  # a load started with the session: show its progress from the first frame
+            self._loading_shown(state.loading)
+            self._on_state(state)
 
     # -- recent models -----------------------------------------------------------------
     def set_recent(self, names: list[str]) -> None:
@@ -108,7 +111,7 @@ class ModelPanel(QGroupBox):
     # -- loading -----------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self.host.busy
+        return self.session.status().model.loading is not None
 
     def load_clicked(self) -> None:
         name = self.name_box.currentText().strip()
@@ -118,27 +121,29 @@ class ModelPanel(QGroupBox):
             self.load(name)
 
     def load(self, name: str) -> None:
+        self._loading_shown(name)
+        self.session.load_model(name)
+
+    def _loading_shown(self, name: str) -> None:
         self.error_label.hide()
         self.progress.setValue(0)
         self.progress.setFormat(f"{name}: starting…")
         self.progress.show()
         self.load_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.host.load(name)
 
     def detach(self) -> None:
         """The window is closing: a load still running must not call into a deleted widget."""
-        self.host.on_change = None
+        self._unwatch()
 
     def cancel(self) -> None:
-        self.host.cancel()
+        self.session.cancel_load()
         self.progress.setFormat("cancelling…")
-
-    def wait(self, timeout: float) -> None:
-        self.host.wait(timeout)
 
     def _on_state(self, state) -> None:
         if state.loading:
+            if self.progress.isHidden():  # a load another surface asked for (OSC, MIDI, a preset)
+                self._loading_shown(state.loading)
             self.progress.setValue(int(max(0.0, min(1.0, state.fraction)) * 100))
             self.progress.setFormat(f"{state.loading}: {state.stage[:60]}  %p%")
             return
@@ -161,7 +166,6 @@ class ModelPanel(QGroupBox):
         else:
             self.notice_label.hide()
         self.current = state.running
-        self.console.model_name = state.running
         self._remember(state.running)
         self._show_running()
         self.loaded.emit(state.running)

@@ -1,27 +1,39 @@
-"""Presets: list, recall (crossfaded by preset_fade_time), save, rename, delete."""
+"""Presets: the list, and a button for each preset action of the action table (recall, next, previous, save,
+rename, delete, list), each run through the session as OSC and MIDI run them."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel, QListWidget, QPushButton,
+from typing import Any
+
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QGridLayout, QInputDialog, QLabel, QListWidget, QPushButton,
                                QVBoxLayout, QWidget)
 
-from .binding import make_control
+from engine.params.actions import ACTIONS
+
+from .binding import GUI, make_control
+
+PER_ROW = 4
+NO_ARGUMENT = object()  # the user gave no argument (no preset selected, a dialog cancelled): nothing runs
 
 
 class PresetsPanel(QGroupBox):
-    def __init__(self, show, bridge, parent: QWidget | None = None):
+    def __init__(self, session, bridge, parent: QWidget | None = None):
         super().__init__("Presets", parent)
-        self.show_control = show
+        self.session = session
         col = QVBoxLayout(self)
         self.list = QListWidget()
-        self.list.itemDoubleClicked.connect(lambda _: self.recall())
+        self.list.itemDoubleClicked.connect(lambda _: self.run("preset_recall"))
         col.addWidget(self.list, 1)
-        row = QHBoxLayout()
-        for text, fn in (("Recall", self.recall), ("Save…", self.save), ("Rename…", self.rename), ("Delete", self.delete)):
-            b = QPushButton(text)
-            b.clicked.connect(fn)
-            row.addWidget(b)
-        col.addLayout(row)
+        grid = QGridLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for i, a in enumerate(x for x in ACTIONS if x.group == "presets"):
+            b = QPushButton(a.label + ("…" if a.name in ("preset_save", "preset_rename") else ""))
+            b.setObjectName(f"action:{a.name}")
+            b.setToolTip(a.description + (f"  (key {a.key})" if a.key else "") + f"\nOSC {a.osc_address}")
+            b.clicked.connect(lambda _=False, n=a.name: self.run(n))
+            grid.addWidget(b, i // PER_ROW, i % PER_ROW)
+            self.buttons[a.name] = b
+        col.addLayout(grid)
         form = QFormLayout()
         form.addRow("crossfade (s)", make_control(bridge, "preset_fade_time"))
         form.addRow("quantise", make_control(bridge, "preset_quantize"))
@@ -32,59 +44,54 @@ class PresetsPanel(QGroupBox):
         self.reload()
 
     def reload(self) -> None:
-        self.list.clear()
-        if self.show_control is None:
-            self.message.setText("presets need the show control (not attached)")
-            return
-        try:
-            self.list.addItems(self.show_control.preset_names())
-        except Exception as e:
-            self._error(e)
+        self.run("preset_list")
 
     def _selected(self) -> str | None:
         item = self.list.currentItem()
         return item.text() if item else None
 
-    def _error(self, e: Exception) -> None:
-        self.message.setText(f"<span style='color:#ff6b6b'>{e}</span>")
+    def _argument(self, name: str) -> Any:
+        """What the action needs from the window: the selected preset, or a name asked for."""
+        selected = self._selected()
+        if name in ("preset_recall", "preset_delete"):
+            return selected if selected else NO_ARGUMENT
+        if name == "preset_save":
+            text, ok = QInputDialog.getText(self, "Save preset", "Name of the current look:", text=selected or "")
+            return text.strip() if ok and text.strip() else NO_ARGUMENT
+        if name == "preset_rename":
+            if not selected:
+                return NO_ARGUMENT
+            text, ok = QInputDialog.getText(self, "Rename preset", f"New name for {selected!r}:", text=selected)
+            return (selected, text.strip()) if ok and text.strip() and text.strip() != selected else NO_ARGUMENT
+        return None
 
-    def recall(self) -> None:
-        name = self._selected()
-        if name:
-            try:
-                self.show_control.recall_preset(name, source="gui")
-                self.message.setText(f"recalled {name}")
-            except Exception as e:
-                self._error(e)
-
-    def save(self) -> None:
-        name, ok = QInputDialog.getText(self, "Save preset", "Name of the current look:", text=self._selected() or "")
-        if ok and name.strip():
-            try:
-                self.show_control.save_preset(name.strip(), source="gui")
-                self.message.setText(f"saved {name.strip()}")
-            except Exception as e:
-                self._error(e)
+    def run(self, name: str) -> bool:
+        """Run preset action ``name`` with what the window holds; the message line says what happened."""
+        arg = self._argument(name)
+        if arg is NO_ARGUMENT:
+            return False
+        try:
+            result = self.session.trigger(name, arg, source=GUI)
+        except Exception as e:  # the session's one line (unknown preset, a name refused, ...)
+            self.message.setText(f"<span style='color:#ff6b6b'>{e}</span>")
+            return False
+        if name == "preset_list":
+            current = self._selected()
+            self.list.clear()
+            self.list.addItems(list(result or []))
+            found = self.list.findItems(current, Qt_exact()) if current else []
+            if found:
+                self.list.setCurrentItem(found[0])
+            return True
+        done = {"preset_recall": f"recalled {arg}", "preset_save": f"saved {arg}", "preset_delete": f"deleted {arg}",
+                "preset_rename": f"renamed {arg[0]} to {arg[1]}" if isinstance(arg, tuple) else ""}
+        self.message.setText(done.get(name) or (f"recalled {getattr(result, 'name', result)}" if result else name))
+        if name in ("preset_save", "preset_rename", "preset_delete"):
             self.reload()
+        return True
 
-    def rename(self) -> None:
-        old = self._selected()
-        if not old:
-            return
-        new, ok = QInputDialog.getText(self, "Rename preset", f"New name for {old!r}:", text=old)
-        if ok and new.strip() and new.strip() != old:
-            try:
-                self.show_control.presets.rename(old, new.strip())
-            except Exception as e:
-                self._error(e)
-            self.reload()
 
-    def delete(self) -> None:
-        name = self._selected()
-        if name:
-            try:
-                self.show_control.presets.delete(name)
-                self.message.setText(f"deleted {name}")
-            except Exception as e:
-                self._error(e)
-            self.reload()
+def Qt_exact():
+    from PySide6.QtCore import Qt
+
+    return Qt.MatchFlag.MatchExactly

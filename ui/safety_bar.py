@@ -6,24 +6,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from engine.params.actions import ACTIONS, action
+
 from .binding import GUI, ParamBridge, _blocked, make_control
 
-# (parameter, button text, shortcut, colour when on)
-TOGGLES = (
-    ("blackout", "BLACKOUT", "B", "#d01818"),
-    ("freeze", "FREEZE", "F", "#1f6fd0"),
-    ("passthrough", "PASSTHROUGH", "P", "#8a4fd0"),
-    ("fade_to_black", "FADE TO BLACK", "Shift+B", "#c06a00"),
-)
-PANIC_KEY = "Esc"
-SAFE_PRESET = "blackout-safe"
-
-SHORTCUTS = [(key, f"{text.title()} on/off") for _, text, key, _ in TOGGLES] + [
-    (PANIC_KEY, "PANIC: blackout, stop every fade and preset crossfade, recall 'blackout-safe'"),
-    ("Enter", "In a prompt or text field: apply it (sliders apply live)"),
-    ("Ctrl+L", "Live lock on/off (asks before model reload, resolution change, quit)"),
-    ("F1 or ?", "This help"),
-]
+COLOURS = {"blackout": "#d01818", "freeze": "#1f6fd0", "passthrough": "#8a4fd0", "fade_to_black": "#c06a00"}
+# the toggles of the action table, with their colour when on: (action, button text, key, colour)
+TOGGLES = tuple((a.param, a.label.upper(), a.key, COLOURS.get(a.param, "#888888")) for a in ACTIONS if a.toggle)
+PANIC = action("panic")
 
 BUTTON_CSS = """
 QPushButton {{ font-weight: bold; font-size: 15px; padding: 10px 14px; border-radius: 5px;
@@ -33,10 +23,10 @@ QPushButton:checked {{ background: {c}; color: white; }}
 
 
 class SafetyBar(QFrame):
-    def __init__(self, bridge: ParamBridge, show=None, parent: QWidget | None = None):
+    def __init__(self, bridge: ParamBridge, session=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.bridge = bridge
-        self.show_control = show
+        self.session = session  # runs PANIC (the action table's executor)
         self.setObjectName("safetyBar")
         self.setStyleSheet("#safetyBar { background: #15151a; border-top: 2px solid #d01818; }"
                            " #safetyBar QLabel, #safetyBar QSlider, #safetyBar QAbstractSpinBox { background: transparent; }"
@@ -46,6 +36,7 @@ class SafetyBar(QFrame):
         self.buttons: dict[str, QPushButton] = {}
         for name, text, key, colour in TOGGLES:
             b = QPushButton(f"{text}  [{key}]")
+            b.setObjectName(f"action:{name}")
             b.setCheckable(True)
             b.setChecked(bool(bridge.store.get(name)))
             b.setStyleSheet(BUTTON_CSS.format(c=colour))
@@ -70,42 +61,25 @@ class SafetyBar(QFrame):
         bright = make_control(bridge, "brightness")
         bright.setMinimumWidth(150)
         row.addWidget(bright, 1)
-        self.panic_button = QPushButton(f"PANIC  [{PANIC_KEY}]")
+        self.panic_button = QPushButton(f"{PANIC.label}  [{PANIC.key}]")
+        self.panic_button.setObjectName("action:panic")
         self.panic_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.panic_button.setStyleSheet(
             "QPushButton { font-weight: bold; font-size: 17px; padding: 10px 22px; border-radius: 5px;"
             " background: #ff2020; color: white; border: 3px solid #ffd000; }"
         )
-        self.panic_button.setToolTip(SHORTCUTS[len(TOGGLES)][1])
+        self.panic_button.setToolTip(f"{PANIC.description}  (key {PANIC.key})")
         self.panic_button.clicked.connect(self.panic)
         row.addWidget(self.panic_button)
         self.message = ""
-
-    def install_shortcuts(self, window: QWidget) -> list[QShortcut]:
-        out = []
-        for name, _, key, _ in TOGGLES:
-            s = QShortcut(QKeySequence(key), window)
-            s.activated.connect(lambda n=name: self.toggle(n))
-            out.append(s)
-        s = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
-        s.activated.connect(self.panic)
-        out.append(s)
-        return out
 
     def toggle(self, name: str) -> None:
         self.bridge.write({name: not bool(self.bridge.store.get(name))})
 
     def panic(self) -> None:
-        """Black now; stop every fade; then the safe preset (applied at once, not faded)."""
-        store = self.bridge.store
-        recaller = getattr(self.show_control, "recaller", None)
-        if recaller is not None:
-            recaller.cancel()
-        store.update({"blackout": True, "passthrough": False, "freeze": False}, source=GUI)
-        if self.show_control is not None:
-            try:
-                preset = self.show_control.find_preset(SAFE_PRESET)
-                recaller.apply_now(preset.values)
-            except Exception as e:  # the show stays black either way
-                self.message = f"panic: blackout on; preset {SAFE_PRESET!r} not recalled: {e}"
-        store.update({"blackout": True}, source=GUI)
+        """The action table's PANIC: black now, every fade stopped, the safe preset at once."""
+        try:
+            self.message = (self.session.trigger("panic", source=GUI) if self.session is not None else "") or ""
+        except Exception as e:  # the show is black either way: say what else went wrong
+            self.bridge.store.update({"blackout": True}, source=GUI)
+            self.message = f"panic: blackout on; {e}"

@@ -42,7 +42,7 @@ class LiveStatus:
     # Typed loosely so the live pipeline does not import the audio engine.
     audio: Any = None
     # the model stage's acceleration state (engine.accel's snapshot), None when it has no back ends
-    accel: Mapping[str, Any] | None = None
+    accel: Any = None  # engine.accel AccelStatus (typed loosely: the live pipeline does not import accel)
     # NVML readings; None where there is no NVIDIA GPU (or the driver does not answer)
     gpu_util_percent: float | None = None
     gpu_memory_mb: float | None = None

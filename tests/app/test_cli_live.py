@@ -36,7 +36,7 @@ def test_live_records_at_the_output_rate_and_size(tmp_path):
 def test_live_bad_inputs_are_one_line():
     for args, expect in (
         (("--source", "webcam"), "unknown kind"),
-        (("--out-size", "999x1"), "output_size"),
+        (("--out-size", "999x1"), "--out-size: invalid choice"),  # argparse lists the registry's choices
         (("--duration", "0"), "--duration"),
         (("--record", "/no/such/folder/x.mp4"), "output folder does not exist"),
         *([(("--vcam",), "modprobe v4l2loopback")] if not glob.glob("/dev/video*") else []),

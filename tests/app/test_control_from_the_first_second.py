@@ -25,18 +25,19 @@ def _free_port() -> int:
 def test_safety_and_osc_act_on_the_output_while_the_model_loads(tmp_path):
     from pythonosc.osc_message_builder import OscMessageBuilder
 
-    from app.gui import build_console, start_console
-    from app.osc.server import OscServer
-    from app.osc.service import OscService
+    from app.gui import build_session
     from app.presets.store import PresetStore
+    from app.session import SessionConfig
     from app.show_control import ShowControl
     from engine.params.catalog import engine_store
 
     store = engine_store()
     store.update({"size": 64, "output_size": "512x512"})
     show = ShowControl(store, presets=PresetStore(tmp_path / "presets", params=store.params))
-    osc = OscService(OscServer(store, show, host="127.0.0.1", port=0), None)
-    console = build_console(store, None, "pattern", "tiny", osc=osc, show=show)
+    store.set("model", "tiny")
+    osc = {"osc_port": _free_port(), "osc_host": "127.0.0.1", "osc_feedback": None, "osc_allow": None}
+    console = build_session(store, "pattern", show=show, config=SessionConfig(osc=osc))
+    osc = console.osc
     release = threading.Event()
 
     def slow_load(name, progress, cancel, **options):  # a model that takes as long as the test needs
@@ -47,9 +48,8 @@ def test_safety_and_osc_act_on_the_output_while_the_model_loads(tmp_path):
         return load_model(name, progress=progress, cancel=cancel, **options)
 
     console.model._load = slow_load
-    start_console(console)
     try:
-        console.model.load("tiny")
+        console.start()  # the registry's model starts loading behind the running show
         wait_for(lambda: console.model.state().stage == "downloading", what="the load to start")
         frames = lambda: console.preview.count
         n = frames()
@@ -74,7 +74,7 @@ def test_safety_and_osc_act_on_the_output_while_the_model_loads(tmp_path):
         wait_for(lambda: console.pipeline.snapshot_metrics().frames_generated > gen + 2, what="the model painting")
     finally:
         release.set()
-        console.on_close()
+        console.stop()
 
 
 def _msg(builder, address, *args):

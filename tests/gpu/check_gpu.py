@@ -199,7 +199,7 @@ def measure(bundle, name: str, size: int, prepare_s: float, warmup: int, frames:
         if not stream.accel.wait(timeout=max(prepare_s, 0.0)):
             snap = stream.accel.snapshot()
             stream.accel.cancel()
-            where = f" ({snap['progress_message']}, {100 * (snap['progress'] or 0):.0f}%)" if snap["progress_message"] else ""
+            where = f" ({snap.progress_message}, {100 * (snap.progress or 0):.0f}%)" if snap.progress_message else ""
             return {"skipped": f"over budget: not ready after {prepare_s:.0f} s{where}"}
         stream.process_one(inputs[0])  # the frame edge where the prepared back end takes over
         if stream.accel.active != name:

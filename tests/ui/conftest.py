@@ -13,9 +13,11 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def make_console(tmp_path):
-    """A real live engine (identity model by default) wired as the app wires it, with presets in tmp."""
-    from app.gui import build_console
+def make_session(tmp_path):
+    """A real show session (identity model by default) built as the console builds it, with presets in tmp
+    and MIDI mappings in tmp."""
+    from app.gui import build_session
+    from app.session import SessionConfig
     from app.presets.store import PresetStore
     from app.show_control import ShowControl
     from engine.live.pipeline import IdentityStage
@@ -27,24 +29,24 @@ def make_console(tmp_path):
         store = store or engine_store()
         store.update({"size": size, "output_size": "512x512", "output_fps": 30})
         show = ShowControl(store, presets=PresetStore(tmp_path / "presets", params=store.params))
-        console = build_console(store, generator or IdentityStage(size), source, show=show)
-        made.append(console)
-        return console
+        session = build_session(store, source, show=show, generator=generator or IdentityStage(size),
+                                config=SessionConfig(osc=None, midi_data_dir=str(tmp_path / "data")))
+        made.append(session)
+        return session
 
     yield make
-    for c in made:
-        c.on_close()
+    for s in made:
+        s.stop()
 
 
 @pytest.fixture
-def window(qtbot, make_console, settings):
-    """The main window over a started identity-model engine; shut down after the test."""
-    from app.gui import start_console
+def window(qtbot, make_session, settings):
+    """The main window over a started identity-model show session; shut down after the test."""
     from ui.main_window import MainWindow
 
-    console = make_console()
-    start_console(console)
-    w = MainWindow(console, settings=settings)
+    session = make_session()
+    session.start(load_model=False)
+    w = MainWindow(session, settings=settings)
     qtbot.addWidget(w)
     w.show()
     yield w

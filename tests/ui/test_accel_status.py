@@ -3,8 +3,7 @@
 from engine.diffusion.stream import DiffusionStream, StreamSettings
 
 
-def test_accel_status_shows_serving_back_end_and_refusal(qtbot, make_console, settings, tiny_bundle, tmp_path, monkeypatch):
-    from app.gui import start_console
+def test_accel_status_shows_serving_back_end_and_refusal(qtbot, make_session, settings, tiny_bundle, tmp_path, monkeypatch):
     from engine.params.catalog import engine_store
     from ui.main_window import MainWindow
 
@@ -12,8 +11,8 @@ def test_accel_status_shows_serving_back_end_and_refusal(qtbot, make_console, se
     store = engine_store()
     store.update({"size": 64, "steps": 1})
     stream = DiffusionStream(tiny_bundle, StreamSettings.from_values(store.snapshot().values))
-    console = make_console(generator=stream, store=store)
-    start_console(console)
+    console = make_session(generator=stream, store=store)
+    console.start(load_model=False)
     w = MainWindow(console, settings=settings)
     qtbot.addWidget(w)
     w.show()

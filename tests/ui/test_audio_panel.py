@@ -22,16 +22,16 @@ def test_audio_tab_starts_plays_and_stops(window, qtbot, tmp_path):
         assert out >= 0, [panel.output_picker.itemText(i) for i in range(panel.output_picker.count())]
         panel.output_picker.setCurrentIndex(out)
         panel.use_file(str(path))
-        window.console.store.update({"audio_azimuth": 70.0})
+        window.session.store.update({"audio_azimuth": 70.0})
         panel.run_button.setChecked(True)
-        qtbot.waitUntil(lambda: panel.engine is not None and panel.engine.snapshot().seconds_rendered > 0.5, timeout=15000)
+        qtbot.waitUntil(lambda: (a := window.session.status().audio.running) is not None and a.seconds_rendered > 0.5, timeout=15000)
         text, colour = panel.refresh()
         assert text.startswith("AUD hrtf"), text
         assert "tone.wav" in panel.status.text() and "running" in panel.status.text()
         window._refresh_hud()
         assert "AUD hrtf" in window.hud.cells["audio"].text()
         panel.run_button.setChecked(False)
-        assert panel.engine is None and panel.status.text() == "audio off"
+        assert window.session.status().audio.running is None and panel.status.text() == "audio off"
     finally:
         window.audio_panel.stop()
         server.close()
@@ -42,7 +42,7 @@ def test_audio_tab_reports_a_device_that_does_not_exist(window, qtbot):
     panel.output_picker.addItem("gone", "no-such-device-xyz")
     panel.output_picker.setCurrentIndex(panel.output_picker.count() - 1)
     panel.run_button.setChecked(True)
-    qtbot.waitUntil(lambda: "did not start" in panel.status.text() or panel.engine is not None, timeout=15000)
+    qtbot.waitUntil(lambda: "did not start" in panel.status.text() or window.session.status().audio.running is not None, timeout=15000)
     panel.refresh()
     qtbot.waitUntil(lambda: "did not start" in panel.status.text(), timeout=5000)
-    assert panel.engine is None and not panel.run_button.isChecked()
+    assert window.session.status().audio.running is None and not panel.run_button.isChecked()

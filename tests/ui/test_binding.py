@@ -17,15 +17,15 @@ def _control(window, name):
 
 def test_slider_writes_the_registry(window):
     seen = []
-    window.console.store.subscribe(lambda n, v, s: seen.append((n, v, s)))
+    window.session.store.subscribe(lambda n, v, s: seen.append((n, v, s)))
     slider = _control(window, "strength")
     slider.setValue(0.8)
-    assert abs(window.console.store.get("strength") - 0.8) < 1e-6
+    assert abs(window.session.store.get("strength") - 0.8) < 1e-6
     assert ("strength", seen[-1][1], GUI) == seen[-1] and abs(seen[-1][1] - 0.8) < 1e-6
 
 
 def test_registry_change_from_another_thread_moves_the_slider_without_echo(window, qtbot):
-    store = window.console.store
+    store = window.session.store
     sources = []
     store.subscribe(lambda n, v, s: sources.append(s))
     t = threading.Thread(target=lambda: store.update({"strength": 0.3, "guidance": "full", "similarity_filter": True}, source="osc"))
@@ -48,9 +48,9 @@ def test_prompt_text_applies_on_enter_only(window, qtbot):
     assert isinstance(edit, QLineEdit)
     edit.setFocus()
     qtbot.keyClicks(edit, "neon city")
-    assert window.console.store.get("prompt.2.text") == ""
+    assert window.session.store.get("prompt.2.text") == ""
     qtbot.keyClick(edit, Qt.Key.Key_Return)
-    assert window.console.store.get("prompt.2.text") == "neon city"
+    assert window.session.store.get("prompt.2.text") == "neon city"
 
 
 def test_a_refused_value_is_reported_not_raised(window):

@@ -18,7 +18,7 @@ def test_output_window_opens_on_the_chosen_screen_shows_frames_and_closes(window
     qtbot.waitUntil(lambda: ow.view.frames_shown > 0 and ow.view.last_image() is not None, timeout=5000)
     qtbot.keyClick(ow, Qt.Key.Key_Escape)  # Esc there closes it (and is not Panic)
     qtbot.waitUntil(lambda: window.output_window is None, timeout=2000)
-    assert not window.output_button.isChecked() and window.console.store.get("blackout") is False
+    assert not window.output_button.isChecked() and window.session.store.get("blackout") is False
     window.output_button.setChecked(True)  # the toggle opens and closes it too
     assert window.output_window is not None
     window.output_button.setChecked(False)
@@ -26,7 +26,7 @@ def test_output_window_opens_on_the_chosen_screen_shows_frames_and_closes(window
 
 
 def test_prompt_mute_restores_weight_reorder_in_one_update_clear_and_add(window):
-    deck, store = window.prompt_deck, window.console.store
+    deck, store = window.prompt_deck, window.session.store
     store.update({"prompt.1.text": "a", "prompt.1.weight": 0.7, "prompt.2.text": "b", "prompt.2.weight": 0.3})
     deck.mute_buttons[1].setChecked(True)
     assert store.get("prompt.1.weight") == 0.0
@@ -48,7 +48,7 @@ def test_prompt_mute_restores_weight_reorder_in_one_update_clear_and_add(window)
 
 
 def test_seed_randomise_respects_locks(window):
-    deck, store = window.prompt_deck, window.console.store
+    deck, store = window.prompt_deck, window.session.store
     before = {i: store.get(f"seed.{i}.value") for i in deck.seed_locks}
     deck.seed_locks[1].setChecked(True)
     assert not deck.seed_random[1].isEnabled() and not deck.randomise_seed(1)
@@ -79,12 +79,11 @@ class _FakeOsc:
         pass
 
 
-def test_osc_monitor_lists_osc_changes_and_errors_and_the_hud_shows_the_address(qtbot, make_console, settings):
-    from app.gui import start_console
+def test_osc_monitor_lists_osc_changes_and_errors_and_the_hud_shows_the_address(qtbot, make_session, settings):
     from ui.main_window import MainWindow
 
-    console = make_console()
-    start_console(console)
+    console = make_session()
+    console.start(load_model=False)
     console.osc = _FakeOsc()  # the counters of a running OSC server (nothing bound in the test)
     w = MainWindow(console, settings=settings)
     qtbot.addWidget(w)
@@ -109,18 +108,18 @@ def test_osc_monitor_lists_osc_changes_and_errors_and_the_hud_shows_the_address(
 
 def test_changing_output_size_restarts_the_output_at_the_new_size(window, qtbot):
     def size():
-        img = window.console.preview.latest()[0]
+        img = window.session.preview.latest()[0]
         return None if img is None else img.shape[:2]
 
     qtbot.waitUntil(lambda: size() == (512, 512), timeout=5000)
-    old = window.console.pipeline
+    old = window.session.pipeline
     combo = window.output_panel.size_box
     combo.setCurrentText("640x360")  # as the operator picks it
-    qtbot.waitUntil(lambda: window.console.pipeline is not old, timeout=3000)
+    qtbot.waitUntil(lambda: window.session.pipeline is not old, timeout=3000)
     assert not old.running
     qtbot.waitUntil(lambda: size() == (360, 640), timeout=5000)
     window.output_panel.fps_box.setValue(24)
-    qtbot.waitUntil(lambda: getattr(window.console.pipeline, "out_fps", None) == 24.0, timeout=3000)
+    qtbot.waitUntil(lambda: getattr(window.session.pipeline, "out_fps", None) == 24.0, timeout=3000)
     assert not window.output_panel.apply_button.isVisible()
 
 
@@ -129,10 +128,10 @@ def test_live_lock_refusal_keeps_the_running_size(window, qtbot, monkeypatch):
 
     window.live_button.setChecked(True)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
-    old = window.console.pipeline
+    old = window.session.pipeline
     window.output_panel.size_box.setCurrentText("640x360")
-    qtbot.waitUntil(lambda: window.console.store.get("output_size") == "512x512", timeout=2000)
-    assert window.console.pipeline is old and old.running
+    qtbot.waitUntil(lambda: window.session.store.get("output_size") == "512x512", timeout=2000)
+    assert window.session.pipeline is old and old.running
 
 
 def test_source_panel_remembers_the_last_source_and_takes_a_screen_region(window, settings):
@@ -143,7 +142,7 @@ def test_source_panel_remembers_the_last_source_and_takes_a_screen_region(window
     panel.picker.setCurrentIndex(i)
     panel.region.setText("0, 0, 320, 240")
     panel.use_selected()
-    if panel.console.source_spec == "screen:0,0,320,240":  # a desktop session: the region went on air
+    if window.session.source_spec == "screen:0,0,320,240":  # a desktop session: the region went on air
         assert settings.value("last_source") == "screen:0,0,320,240"
     else:  # no display: refused with the source's own message, and nothing changed
         assert "screen" in panel.status.text()

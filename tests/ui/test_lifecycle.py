@@ -5,8 +5,7 @@
 import threading
 
 
-def test_startup_with_tiny_to_first_output_frame(qtbot, make_console, settings):
-    from app.gui import start_console
+def test_startup_with_tiny_to_first_output_frame(qtbot, make_session, settings):
     from engine.diffusion.model_loader import load_model
     from engine.diffusion.stream import DiffusionStream, StreamSettings
     from ui.main_window import MainWindow
@@ -16,8 +15,8 @@ def test_startup_with_tiny_to_first_output_frame(qtbot, make_console, settings):
     store = engine_store()  # as run_gui: registry, model load, stream, engine, window
     store.update({"size": 64})
     stream = DiffusionStream(load_model("tiny"), StreamSettings.from_values(store.snapshot().values))
-    console = make_console(generator=stream, store=store)
-    start_console(console)
+    console = make_session(generator=stream, store=store)
+    console.start(load_model=False)
     w = MainWindow(console, settings=settings)
     qtbot.addWidget(w)
     w.show()
@@ -29,13 +28,12 @@ def test_startup_with_tiny_to_first_output_frame(qtbot, make_console, settings):
     assert not pipe.running
 
 
-def test_closing_the_window_stops_the_engine_and_leaves_no_thread(qtbot, make_console, settings):
-    from app.gui import start_console
+def test_closing_the_window_stops_the_engine_and_leaves_no_thread(qtbot, make_session, settings):
     from ui.main_window import MainWindow
 
     before = set(threading.enumerate())
-    console = make_console()
-    start_console(console)
+    console = make_session()
+    console.start(load_model=False)
     w = MainWindow(console, settings=settings)
     qtbot.addWidget(w)
     w.show()
@@ -46,12 +44,11 @@ def test_closing_the_window_stops_the_engine_and_leaves_no_thread(qtbot, make_co
     assert not left, left
 
 
-def test_layout_and_recent_models_persist(qtbot, make_console, settings):
-    from app.gui import start_console
+def test_layout_and_recent_models_persist(qtbot, make_session, settings):
     from ui.main_window import MainWindow
 
-    console = make_console()
-    start_console(console)
+    console = make_session()
+    console.start(load_model=False)
     w = MainWindow(console, settings=settings)
     qtbot.addWidget(w)
     w.model_panel.set_recent(["stabilityai/sd-turbo"])

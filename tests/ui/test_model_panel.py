@@ -5,7 +5,7 @@ import os
 
 def test_failing_model_load_shows_its_message_and_the_old_model_keeps_running(window, qtbot):
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
-    pipe = window.console.pipeline
+    pipe = window.session.pipeline
     panel = window.model_panel
     panel.name_box.setCurrentText("nobody/none")
     panel.load_clicked()
@@ -18,7 +18,7 @@ def test_failing_model_load_shows_its_message_and_the_old_model_keeps_running(wi
     before_shown = window.output_view.frames_shown
     qtbot.waitUntil(lambda: pipe.snapshot_metrics().frames_generated > before_gen + 5, timeout=3000)
     qtbot.waitUntil(lambda: window.output_view.frames_shown > before_shown + 5, timeout=3000)
-    assert panel.current == "tiny" and window.console.model_name == "tiny"
+    assert panel.current == "tiny" and window.session.store.get("model") == "tiny"
 
 
 def test_loading_tiny_swaps_the_generator_and_remembers_it(window, qtbot):
@@ -28,7 +28,7 @@ def test_loading_tiny_swaps_the_generator_and_remembers_it(window, qtbot):
     panel.load("tiny")
     qtbot.waitUntil(lambda: not panel.busy and not panel.progress.isVisible(), timeout=20000)
     assert panel.error_label.isHidden()
-    qtbot.waitUntil(lambda: isinstance(window.console.pipeline._generator, DiffusionStream), timeout=5000)
+    qtbot.waitUntil(lambda: isinstance(window.session.pipeline._generator, DiffusionStream), timeout=5000)
     assert panel.recent[0] == "tiny" and window.banner.isVisibleTo(window)
 
 

@@ -5,11 +5,10 @@ import threading
 from engine.live.pipeline import IdentityStage
 
 
-def test_a_model_swapped_in_during_an_output_restart_lands_on_the_new_pipeline(make_console):
-    from app.gui import start_console
+def test_a_model_swapped_in_during_an_output_restart_lands_on_the_new_pipeline(make_session):
 
-    console = make_console()
-    start_console(console)
+    console = make_session()
+    console.start(load_model=False)
     old = console.pipeline
     arrived = IdentityStage(64)
     swapper = []
@@ -24,6 +23,6 @@ def test_a_model_swapped_in_during_an_output_restart_lands_on_the_new_pipeline(m
 
     old.stop = stop_while_a_load_finishes
     console.store.set("output_fps", 25)
-    console.restart_output()
+    console.apply_output()
     swapper[0].join(5)
     assert console.pipeline is not old and console.pipeline.generator is arrived

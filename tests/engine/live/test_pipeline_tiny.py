@@ -107,6 +107,6 @@ def test_a_failing_acceleration_back_end_is_in_the_fault_log_and_eager_keeps_ser
         before = p.snapshot_metrics().frames_generated
         wait_for(lambda: p.snapshot_metrics().frames_generated > before + 3, 30, what="frames from eager")
         m = p.snapshot_metrics()
-        assert m.accel["active"] == "eager" and m.accel["last_error"]
+        assert m.accel.active == "eager" and m.accel.last_error
     finally:
         p.stop()

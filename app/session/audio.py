@@ -1,0 +1,92 @@
+"""The show's audio: the binaural engine, started from a device or file and an output, on its own threads.
+
+Opening a device can take a moment, so :meth:`SessionAudio.start` can run in the background
+(the console); ``dreamdeck live`` checks first and waits.  A failed start leaves the show as it was.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .errors import SessionError
+from .status import AudioState
+
+
+def check_audio(input_spec: str | None, output: str | None):
+    """The input object for ``input_spec`` after checking the output device; SessionError (one line) otherwise."""
+    from engine.audio.devices import AudioDeviceError, choose_device
+    from engine.audio.inputs import AudioInputError, make_input
+
+    try:
+        choose_device(output, "output")  # a name that matches nothing is the user's to fix, not a retry loop
+        return make_input(input_spec)
+    except (AudioDeviceError, AudioInputError) as e:
+        raise SessionError(str(e)) from None
+
+
+class SessionAudio:
+    def __init__(self, store, metrics: Any = None):
+        self.store = store
+        self.metrics = metrics  # the pipeline's metrics (the audio status is published there too)
+        self.engine = None
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._error: str | None = None
+
+    def start(self, input_spec: str | None, output: str | None, background: bool = False) -> None:
+        """Start the engine (stopping one that runs); SessionError when it cannot start (``background``:
+        the error is kept in :meth:`state` instead)."""
+        self.stop()
+        self._error = None
+        if not background:
+            self._run(input_spec, output)
+            if self._error:
+                raise SessionError(f"audio: {self._error}")
+            return
+        self._thread = threading.Thread(target=self._run, args=(input_spec, output), name="dd-audio-start", daemon=True)
+        self._thread.start()
+
+    def _run(self, input_spec: str | None, output: str | None) -> None:
+        from engine.audio.live import AudioEngine
+
+        try:
+            source = check_audio(input_spec, output)
+            engine = AudioEngine(self.store, source, output, metrics=self.metrics)
+            engine.start()
+        except Exception as e:
+            text = str(e).strip()
+            self._error = text.splitlines()[0] if text else type(e).__name__
+            return
+        with self._lock:
+            self.engine = engine
+
+    def stop(self) -> None:
+        t, self._thread = self._thread, None
+        if t is not None:
+            t.join(10)
+        with self._lock:
+            engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.stop()
+
+    def publish_to(self, metrics: Any) -> None:
+        """The output restarted with fresh metrics: the audio status goes there from now on."""
+        self.metrics = metrics
+        engine = self.engine
+        if engine is not None and hasattr(engine, "metrics"):
+            engine.metrics = metrics
+
+    def state(self) -> AudioState:
+        with self._lock:
+            engine = self.engine
+        starting = self._thread is not None and self._thread.is_alive()
+        return AudioState(running=engine.snapshot() if engine is not None else None, starting=starting,
+                          error=self._error)
+
+    def describe(self) -> str:
+        """What runs, in one line (``dreamdeck live`` prints it once audio is up)."""
+        engine = self.engine
+        if engine is None:
+            return "audio: off"
+        return f"audio: {getattr(engine.source, 'label', '?')} -> {engine.snapshot().renderer} renderer -> {engine.device_label}"

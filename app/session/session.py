@@ -1,0 +1,237 @@
+"""One running show, Qt-free: the floor every surface stands on.
+
+:class:`ShowSession` owns the registry, the live pipeline, the model (loaded in the
+background, swapped in between frames), the source and the sinks, audio, OSC, MIDI
+and presets.  Surfaces only translate: the console's widgets, ``dreamdeck live``,
+OSC, MIDI and keys call its intents (``use_source``, ``load_model``, ``add_sink``,
+``start_audio``, ``recall``, ``trigger``, ...) and read one typed :class:`ShowStatus`.
+Nothing else builds show parts, so a new surface or a new kind of output is wired once.
+
+The running model is the registry's ``model`` value: a successful load writes it, and
+a write from another surface (OSC, MIDI, a preset) asks for that model to be loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from .audio import SessionAudio
+from .config import SessionConfig
+from .errors import SessionError
+from .midi import SessionMidi
+from .sinks import make_sink
+from .status import ShowStatus
+
+SESSION = "session"  # the source of the registry writes the session makes itself
+
+
+class ShowSession:
+    def __init__(self, store, config: SessionConfig | None = None, *, show=None, make_generator=None, generator=None,
+                 load=None):
+        """Check and build every part (nothing runs until :meth:`start`); SessionError names what cannot run.
+        ``show``: a ShowControl (default: one over the user's presets). ``make_generator``: bundle -> generator
+        (default: a DiffusionStream with the registry's settings). ``generator``: a stage already built to put on
+        air at once (tests, benchmarks). ``load``: the model loader (tests)."""
+        from engine.live.model_host import ModelHost, stream_generator
+        from engine.live.pipeline import LivePipeline
+        from engine.sinks.preview import PreviewSink
+
+        from ..show_control import ShowControl
+
+        self.store = store
+        self.config = config = config or SessionConfig()
+        self.show = show if show is not None else ShowControl(store)
+        self.osc = self._osc(config)
+        self.midi = SessionMidi(store, self.show, **config.midi_options())
+        # a source missing at start (a camera not plugged in yet, a file not there) is named in the status and
+        # retried, as during the show; a spec that names no source at all is refused here
+        self.input_tap = self._tapped(config.source, check=False)
+        self.source_spec = config.source
+        self.pipeline = LivePipeline(store, None, self.input_tap)
+        self.preview = PreviewSink() if config.preview else None
+        if self.preview is not None:
+            self.pipeline.add_sink(self.preview)
+        self._specs: dict[str, str] = {}  # sink name -> spec
+        for spec in config.sinks:
+            self._add(make_sink(spec), spec)
+        self.audio = SessionAudio(store, self.pipeline.metrics)
+        self._audio_input = config.audio_input()  # checked now, started with the show
+        self._swapping = threading.Lock()  # a model swapped in while the output restarts must reach the new pipeline
+        self.model = ModelHost(self._swap, make_generator or stream_generator(store, config.t_index), config.load_options,
+                               on_change=self._model_changed, load=load)
+        self._model_watchers: list[Callable[[Any], None]] = []
+        self.show.recaller.on_error = lambda message: self.pipeline.metrics.fault("preset recall", message)
+        self._unsubscribe = store.subscribe(self._on_param)
+        if generator is not None:
+            self.model.adopt(store.get("model"), generator)
+        self.started = self.stopped = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self, load_model: bool = True) -> list[str]:
+        """Run the show: pipeline, presets and tempo, OSC, MIDI, audio; then (``load_model``) load the registry's
+        model behind them. Returns the lines to tell the user (OSC address, MIDI port, audio)."""
+        self.started = True
+        self.pipeline.start()
+        self.show.start()
+        lines = []
+        if self.osc is not None:
+            lines.append(self.osc.start())
+        port = self.config.midi_port
+        if port is not None or self.config.midi_virtual:
+            lines.append(self.midi.open(port or None, virtual=self.config.midi_virtual))
+        if self._audio_input is not None:
+            self.audio.start(*self._audio_input)
+            lines.append(self.audio.describe())
+        if load_model and self.model.state().running is None:
+            self.load_model(self.store.get("model"))
+        return lines
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop everything (idempotent): a load in progress is cancelled, outputs are closed (a recording saved)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self._unsubscribe()
+        self.model.cancel()
+        self.midi.close()
+        if self.osc is not None:
+            self.osc.stop()
+        self.show.stop()
+        self.audio.stop()
+        self.pipeline.stop(timeout)
+        self.model.wait(timeout)
+
+    # -- intents -----------------------------------------------------------------------
+    def use_source(self, spec: str) -> None:
+        """Put the source ``spec`` on air (the output holds its last frame meanwhile); SessionError when it
+        cannot run here, and the current source stays."""
+        self.input_tap = tapped = self._tapped(spec)
+        self.source_spec = spec
+        self.pipeline.set_source(tapped)
+
+    def load_model(self, name: str) -> bool:
+        """Load ``name`` in the background; the running model (or the input) shows until it is ready.
+        False when another load is running."""
+        return self.model.load(name)
+
+    def cancel_load(self) -> None:
+        self.model.cancel()
+
+    def add_sink(self, spec) -> str:
+        """Send the output to ``spec`` (``vcam[:BACKEND[:DEVICE]]``, ``record:PATH``), or to a sink object already
+        built (a plug-in, the soak's fault injector); returns the sink's name."""
+        if isinstance(spec, str):
+            return self._add(make_sink(spec), spec)
+        return self._add(spec, f"sink:{spec.name}")
+
+    def remove_sink(self, name: str) -> None:
+        """Stop that output (a recording is finished and saved)."""
+        self.pipeline.remove_sink(name)
+        self._specs.pop(name, None)
+
+    def sink(self, name: str):
+        runner = self.pipeline.sinks.get(name)
+        return runner.sink if runner is not None else None
+
+    def start_audio(self, input_spec: str | None, output: str | None = None, background: bool = False) -> None:
+        self.audio.start(input_spec, output, background=background)
+
+    def stop_audio(self) -> None:
+        self.audio.stop()
+
+    def use_midi(self, port: str | None, virtual: bool = False) -> str:
+        return self.midi.open(port, virtual=virtual)
+
+    def learn_midi(self, target: str, action: bool = False, arg: Any = None) -> None:
+        self.midi.learn(target, action=action, arg=arg)
+
+    def recall(self, name_or_index: str | int, source: Any = SESSION) -> None:
+        self.show.recall_preset(name_or_index, source=source)
+
+    def trigger(self, action: str, arg: Any = None, source: Any = SESSION) -> Any:
+        """Run one action of the action table (engine.params.actions); ShowActionError says why not."""
+        return self.show.trigger(action, arg, source=source)
+
+    def apply_output(self) -> None:
+        """Restart the output side at the registry's output_size / output_fps: a short pause, the same source,
+        model and sinks (a stopped pipeline cannot start again: its sink threads are spent)."""
+        from engine.live.pipeline import LivePipeline
+
+        with self._swapping:  # no model swap lands on the pipeline being replaced
+            old = self.pipeline
+            sinks = [runner.sink for runner in old.sinks.values()]
+            generator = old.generator  # a model swap not yet picked up wins
+            old.stop(2.0)
+            new = LivePipeline(self.store, generator, self.input_tap)
+            for sink in sinks:
+                new.add_sink(sink)
+            new.start()
+            self.pipeline = new
+            self.audio.publish_to(new.metrics)
+
+    def watch_model(self, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """Be told every model state change (on the loading thread); returns the unsubscribe call."""
+        self._model_watchers.append(callback)
+        return lambda: self._model_watchers.remove(callback) if callback in self._model_watchers else None
+
+    # -- reading -----------------------------------------------------------------------
+    def status(self) -> ShowStatus:
+        pipe = self.pipeline
+        server = getattr(self.osc, "server", None) if self.osc is not None else None
+        out = (pipe.out_size, pipe.out_fps) if getattr(pipe, "out_size", None) is not None else None
+        return ShowStatus(pipeline=pipe.snapshot_metrics(), model=self.model.state(), model_name=self.store.get("model"),
+                          source=self.source_spec, sinks=tuple(self._specs.values()), audio=self.audio.state(),
+                          midi=self.midi.state(), osc=dict(server.stats) if server is not None else None, output=out)
+
+    # -- inside --------------------------------------------------------------------------
+    def _osc(self, config: SessionConfig):
+        if config.osc is None:
+            return None
+        from types import SimpleNamespace
+
+        from ..errors import UserError
+        from ..osc.service import osc_from_args
+
+        try:
+            return osc_from_args(SimpleNamespace(**config.osc), self.store, self.show)
+        except UserError as e:
+            raise SessionError(str(e)) from None
+
+    @staticmethod
+    def _tapped(spec: str, check: bool = True):
+        from engine.sources import SourceError, make_source
+
+        from ..input_tap import TappedSource
+
+        try:
+            source = make_source(spec)
+            problem = source.availability() if check else None
+        except SourceError as e:
+            problem = str(e)
+        if problem:
+            raise SessionError(problem)
+        return TappedSource(source)
+
+    def _add(self, sink, spec: str) -> str:
+        self.pipeline.add_sink(sink)
+        self._specs[sink.name] = spec
+        return sink.name
+
+    def _swap(self, generator) -> None:
+        with self._swapping:
+            self.pipeline.set_generator(generator)
+
+    def _model_changed(self, state) -> None:
+        if state.running is not None and state.loading is None and not state.error and state.running != self.store.get("model"):
+            self.store.set("model", state.running, source=SESSION)  # the registry names the model running
+        elif state.error and state.loading is None and state.running and self.store.get("model") == state.attempted:
+            self.store.set("model", state.running, source=SESSION)  # a failed load leaves the running model named
+        for watch in list(self._model_watchers):
+            watch(state)
+
+    def _on_param(self, name: str, value: Any, source: Any) -> None:
+        if name == "model" and source != SESSION and self.started and not self.stopped:
+            state = self.model.state()
+            if value not in (state.running, state.loading):
+                self.model.load(value)  # OSC, MIDI or a preset asked for another model
