@@ -148,10 +148,17 @@ def build_store(a: argparse.Namespace):
             except ParamError as e:
                 raise UserError(flag_error(f, store.spec(f.param), values[f.param], e)) from None
     store.update(values)
-    if getattr(a, "tiny_size_rule", False) and "size" not in given(a) and store.get("model") == "tiny":
-        store.set("size", TINY_SIZE)  # the random tiny model runs smoothly on a newcomer's CPU at 256; real ones want 512
-    show_in(a, store)
+    settle_size(a, store)
     return store
+
+
+def settle_size(a: argparse.Namespace, store, preset_values: Mapping[str, Any] = ()) -> None:
+    """Without --size (and a preset's size), a command with the tiny-size rule runs the built-in tiny model at
+    256 px and any other model at the registry's size; called again once a preset has named the model."""
+    if getattr(a, "tiny_size_rule", False) and "size" not in given(a) and "size" not in preset_values:
+        tiny = store.get("model") == "tiny"  # the random tiny model runs smoothly on a newcomer's CPU at 256
+        store.set("size", TINY_SIZE if tiny else store.spec("size").default)
+    show_in(a, store)
 
 
 # -- model options that are not parameters (how the model is loaded) ------------------------------

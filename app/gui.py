@@ -11,8 +11,6 @@ import os
 import sys
 import time
 
-from .errors import UserError
-
 NO_DISPLAY = ("dreamdeck: no display: run 'dreamdeck demo' or set QT_QPA_PLATFORM=offscreen/xcb with a desktop session")
 
 
@@ -99,7 +97,7 @@ def run_gui(a) -> int:
     from ui.main_window import MainWindow
 
     try:
-        for line in session.start():
+        for line in session.start(lenient=True):  # a MIDI port or audio device that fails is shown in its panel
             print(line, flush=True)
     except Exception:
         session.stop()

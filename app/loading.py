@@ -15,7 +15,8 @@ from .flags import build_store
 
 def load_options(a: argparse.Namespace) -> dict:
     """The model-load keyword arguments the command line asks for (engine.diffusion.model_loader.load_model)."""
-    return {"tiny_vae": not a.no_tiny_vae, "lcm_lora": not a.no_lcm_lora, "loras": a.lora}
+    return {"tiny_vae": not getattr(a, "no_tiny_vae", False), "lcm_lora": not getattr(a, "no_lcm_lora", False),
+            "loras": getattr(a, "lora", None) or []}
 
 
 def settings_from_args(a: argparse.Namespace):

@@ -17,6 +17,9 @@ class Session(Protocol):
     source_spec: str  # the source spec on air
     show: Any  # presets and tempo (app.show_actions.ShowActions): list, recall, save, rename, delete
     osc: Any  # the OSC service (.server with .stats and .address), or None when OSC is off
+    # the MIDI input (app.session.midi.SessionMidi): ports(), open(port, virtual), close(), learn(target, action, arg),
+    # cancel_learn(), forget(param), forget_action(name), mappings(), state(), mapping_file
+    midi: Any
 
     def status(self) -> Any:
         """One typed snapshot (app.session.ShowStatus): pipeline, model, source, sinks, audio, MIDI, OSC."""

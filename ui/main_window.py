@@ -317,6 +317,7 @@ class MainWindow(QMainWindow):
         self.hud.set_audio(*self.audio_panel.refresh(status.audio))
         self._show_accel(m.accel)
         self.hud.set_midi(*self.midi_panel.refresh())
+        self.presets_panel.follow(getattr(self.session.show, "last_preset", None))
         s = self.session.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)

@@ -41,10 +41,20 @@ class PresetsPanel(QGroupBox):
         self.message = QLabel()
         self.message.setWordWrap(True)
         col.addWidget(self.message)
+        self._followed: str | None = None
         self.reload()
 
     def reload(self) -> None:
         self.run("preset_list")
+
+    def follow(self, name: str | None) -> None:
+        """Highlight the preset recalled last, by any surface (next/previous step from it), on change only."""
+        if name is None or name == self._followed:
+            return
+        self._followed = name
+        found = self.list.findItems(name, Qt_exact())
+        if found:
+            self.list.setCurrentItem(found[0])
 
     def _selected(self) -> str | None:
         item = self.list.currentItem()

@@ -3,16 +3,13 @@
 parameter or an action of the action table (``--action`` for the names that are both,
 ``--arg`` for an action's argument: ``dreamdeck midi learn preset_recall --arg 3``).
 
-``app/live.py`` needs: ``add_midi_arguments(parser)``, ``midi = midi_from_args(args, store,
-actions)`` (checks the options, opens nothing), then ``midi.start()`` / ``midi.stop()``
-next to the pipeline's.  ``app/cli.py`` needs ``add_midi_parser(sub)``.
+``live`` and ``gui`` add the ``--midi*`` flags with ``add_midi_arguments(parser)``; the show session
+(``app/session``) opens the port from them.  ``app/cli.py`` needs ``add_midi_parser(sub)``.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
 
 from engine.params.actions import RUNNABLE as ACTIONS
 from engine.params.registry import ParamStore
@@ -37,54 +34,6 @@ def add_midi_arguments(p: argparse.ArgumentParser) -> None:
     _port_options(g)
     g.add_argument("--midi-map", default=None, metavar="FILE",
                    help="use these MIDI mappings for this run (e.g. presets/control-surfaces/generic-midi-controller.json)")
-
-
-class MidiService:
-    """Opens the MIDI input when the live run starts; off when ``--midi`` was not given."""
-
-    def __init__(self, store: ParamStore, actions: Any, options: dict | None, mapping_file: str | None):
-        self.store, self.actions, self.options, self.mapping_file = store, actions, options, mapping_file
-        self.controller = None
-
-    def start(self) -> str:
-        if self.options is None:
-            return "midi: off"
-        from .input import MidiController
-
-        try:
-            self.controller = MidiController(self.store, self.actions, **self.options)
-            if self.mapping_file:
-                self.controller.load(self.mapping_file)
-        except MidiError as e:
-            if self.controller is not None:
-                self.controller.close()
-                self.controller = None
-            raise UserError(str(e)) from None
-        c = self.controller
-        note = f"; mappings not loaded: {c.load_error}" if c.load_error else ""
-        return f"midi: {c.port_name}, {len(c.mappings())} mappings{note}"
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.close()
-            self.controller = None
-
-
-def midi_from_args(a, store: ParamStore, actions: Any = None) -> MidiService:
-    if a.midi is None and not a.midi_virtual:
-        return MidiService(store, actions, None, None)
-    try:
-        import mido  # noqa: F401
-        import rtmidi  # noqa: F401
-    except ImportError:
-        from .errors import INSTALL_HINT
-
-        raise UserError(INSTALL_HINT) from None
-    if a.midi_map and not Path(a.midi_map).is_file():
-        raise UserError(f"--midi-map: no such file: {a.midi_map}")
-    options = dict(port_name=a.midi or None, api=a.midi_api, virtual=a.midi_virtual,
-                   autosave=not a.midi_map)  # a --midi-map file is used as is, never saved over
-    return MidiService(store, actions, options, a.midi_map)
 
 
 # -- dreamdeck midi ... -----------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from engine.params.registry import Apply, Kind, ParamError
 
 from ..errors import UserError, one_line
-from ..flags import SAVE, add_flags, given, show_in
+from ..flags import SAVE, add_flags, given, settle_size, show_in
 from .errors import PresetError
 from .fade import weighted_slots
 from .store import PresetStore
@@ -169,6 +169,7 @@ def apply_live_preset(store, a: argparse.Namespace, presets: PresetStore | None 
         store.update(values, source="preset")
     except ParamError as e:  # the store's declarations differ from the presets' (cannot happen with the catalog)
         raise PresetError(f"preset {preset.name!r}: {e}") from None
+    settle_size(a, store, preset.values)  # the preset's model decides the size no flag or preset gave
     show_in(a, store)  # the namespace shows what will run (the preset's model, size, ...)
     note = f"; the command line sets {', '.join(kept)}" if kept else ""
     print(f"preset {preset.name!r} ({preset.origin}): {len(values)} value{'s' if len(values) != 1 else ''}{note}", flush=True)

@@ -33,21 +33,24 @@ class SessionAudio:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._error: str | None = None
+        self._generation = 0  # bumped by stop(): a start still opening its device when stopped is undone
 
     def start(self, input_spec: str | None, output: str | None, background: bool = False) -> None:
         """Start the engine (stopping one that runs); SessionError when it cannot start (``background``:
         the error is kept in :meth:`state` instead)."""
         self.stop()
         self._error = None
+        generation = self._generation
         if not background:
-            self._run(input_spec, output)
+            self._run(input_spec, output, generation)
             if self._error:
                 raise SessionError(f"audio: {self._error}")
             return
-        self._thread = threading.Thread(target=self._run, args=(input_spec, output), name="dd-audio-start", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(input_spec, output, generation), name="dd-audio-start",
+                                        daemon=True)
         self._thread.start()
 
-    def _run(self, input_spec: str | None, output: str | None) -> None:
+    def _run(self, input_spec: str | None, output: str | None, generation: int) -> None:
         from engine.audio.live import AudioEngine
 
         try:
@@ -59,12 +62,19 @@ class SessionAudio:
             self._error = text.splitlines()[0] if text else type(e).__name__
             return
         with self._lock:
-            self.engine = engine
+            stale = generation != self._generation
+            if not stale:
+                self.engine = engine
+                engine.metrics = self.metrics  # the output may have restarted while the device opened
+        if stale:  # stopped while the device was opening: this engine must not play on
+            engine.stop()
 
     def stop(self) -> None:
+        with self._lock:
+            self._generation += 1
         t, self._thread = self._thread, None
         if t is not None:
-            t.join(10)
+            t.join(2.0)  # a device that hangs longer is undone by its start thread when it gives up
         with self._lock:
             engine, self.engine = self.engine, None
         if engine is not None:

@@ -8,11 +8,14 @@ OSC, MIDI and keys call its intents (``use_source``, ``load_model``, ``add_sink`
 Nothing else builds show parts, so a new surface or a new kind of output is wired once.
 
 The running model is the registry's ``model`` value: a successful load writes it, and
-a write from another surface (OSC, MIDI, a preset) asks for that model to be loaded.
+a write from a control surface (OSC, MIDI, the console) asks for that model to be loaded;
+one asked for during a load is loaded next.  A preset recall never switches the model
+(looks saved before the model was named carry ``tiny``): the registry keeps the running one.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, Callable
 
@@ -24,6 +27,7 @@ from .sinks import make_sink
 from .status import ShowStatus
 
 SESSION = "session"  # the source of the registry writes the session makes itself
+log = logging.getLogger("dreamdeck.session")
 
 
 class ShowSession:
@@ -61,6 +65,7 @@ class ShowSession:
         self.model = ModelHost(self._swap, make_generator or stream_generator(store, config.t_index), config.load_options,
                                on_change=self._model_changed, load=load)
         self._model_watchers: list[Callable[[Any], None]] = []
+        self._wanted: str | None = None  # a model asked for while another was loading: loaded next
         self.show.recaller.on_error = lambda message: self.pipeline.metrics.fault("preset recall", message)
         self._unsubscribe = store.subscribe(self._on_param)
         if generator is not None:
@@ -68,9 +73,11 @@ class ShowSession:
         self.started = self.stopped = False
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self, load_model: bool = True) -> list[str]:
+    def start(self, load_model: bool = True, lenient: bool = False) -> list[str]:
         """Run the show: pipeline, presets and tempo, OSC, MIDI, audio; then (``load_model``) load the registry's
-        model behind them. Returns the lines to tell the user (OSC address, MIDI port, audio)."""
+        model behind them. Returns the lines to tell the user (OSC address, MIDI port, audio). A MIDI port or
+        audio device that cannot open raises SessionError, or (``lenient``: the console, which shows them in
+        its panels) becomes a warning line and the show goes on without it."""
         self.started = True
         self.pipeline.start()
         self.show.start()
@@ -78,11 +85,21 @@ class ShowSession:
         if self.osc is not None:
             lines.append(self.osc.start())
         port = self.config.midi_port
-        if port is not None or self.config.midi_virtual:
-            lines.append(self.midi.open(port or None, virtual=self.config.midi_virtual))
+        try:
+            if port is not None or self.config.midi_virtual:
+                lines.append(self.midi.open(port or None, virtual=self.config.midi_virtual))
+        except SessionError as e:
+            if not lenient:
+                raise
+            lines.append(f"dreamdeck: warning: MIDI is off: {e}")
         if self._audio_input is not None:
-            self.audio.start(*self._audio_input)
-            lines.append(self.audio.describe())
+            try:
+                self.audio.start(*self._audio_input)
+                lines.append(self.audio.describe())
+            except SessionError as e:
+                if not lenient:
+                    raise
+                lines.append(f"dreamdeck: warning: {e}")
         if load_model and self.model.state().running is None:
             self.load_model(self.store.get("model"))
         return lines
@@ -94,13 +111,17 @@ class ShowSession:
         self.stopped = True
         self._unsubscribe()
         self.model.cancel()
-        self.midi.close()
-        if self.osc is not None:
-            self.osc.stop()
-        self.show.stop()
-        self.audio.stop()
-        self.pipeline.stop(timeout)
-        self.model.wait(timeout)
+        steps = [self.midi.close, self.osc.stop if self.osc is not None else None, self.show.stop, self.audio.stop]
+        try:
+            for step in steps:  # each part stops even if one before it failed
+                try:
+                    if step is not None:
+                        step()
+                except Exception:
+                    log.exception("stopping the show: %s failed", getattr(step, "__qualname__", step))
+        finally:
+            self.pipeline.stop(timeout)  # always: a night's recording is finished and saved
+            self.model.wait(timeout)
 
     # -- intents -----------------------------------------------------------------------
     def use_source(self, spec: str) -> None:
@@ -112,8 +133,11 @@ class ShowSession:
 
     def load_model(self, name: str) -> bool:
         """Load ``name`` in the background; the running model (or the input) shows until it is ready.
-        False when another load is running."""
-        return self.model.load(name)
+        While another load runs, ``name`` is loaded after it (the last asked for wins); False then."""
+        if self.model.load(name):
+            return True
+        self._wanted = name
+        return False
 
     def cancel_load(self) -> None:
         self.model.cancel()
@@ -223,15 +247,32 @@ class ShowSession:
             self.pipeline.set_generator(generator)
 
     def _model_changed(self, state) -> None:
-        if state.running is not None and state.loading is None and not state.error and state.running != self.store.get("model"):
-            self.store.set("model", state.running, source=SESSION)  # the registry names the model running
-        elif state.error and state.loading is None and state.running and self.store.get("model") == state.attempted:
-            self.store.set("model", state.running, source=SESSION)  # a failed load leaves the running model named
-        for watch in list(self._model_watchers):
-            watch(state)
+        try:
+            if state.loading is None:  # a load ended
+                wanted, self._wanted = self._wanted, None
+                if wanted is not None and wanted != state.running and not self.stopped:
+                    # asked for during that load: its turn once this loading thread has ended (the registry names it)
+                    threading.Thread(target=self._load_after, args=(wanted,), name="dreamdeck-model-next",
+                                     daemon=True).start()
+                elif state.running is not None and state.running != self.store.get("model"):
+                    # the registry names the model running (a failed load leaves the running one named)
+                    self.store.set("model", state.running, source=SESSION)
+        finally:
+            for watch in list(self._model_watchers):  # the console hears every change, whatever happened above
+                watch(state)
+
+    def _load_after(self, name: str) -> None:
+        self.model.wait()
+        if not self.stopped:
+            self.load_model(name)
 
     def _on_param(self, name: str, value: Any, source: Any) -> None:
-        if name == "model" and source != SESSION and self.started and not self.stopped:
-            state = self.model.state()
-            if value not in (state.running, state.loading):
-                self.model.load(value)  # OSC, MIDI or a preset asked for another model
+        if name != "model" or source == SESSION or not self.started or self.stopped:
+            return
+        state = self.model.state()
+        if source == self.show.recaller.source:  # a preset recall: looks do not switch the model
+            if state.running is not None and value != state.running and state.loading is None:
+                self.store.set("model", state.running, source=SESSION)
+            return
+        if value not in (state.running, state.loading):
+            self.load_model(value)  # OSC, MIDI or the console asked for another model

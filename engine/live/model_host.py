@@ -88,8 +88,10 @@ class ModelHost:
                 return False
             self._cancel = threading.Event()
             self._update(loading=name, attempted=name, stage="starting", fraction=0.0, error=None, warnings=())
+            # not a daemon: a load still running when the program ends is cancelled and joined at exit, instead
+            # of torch being torn down under it (C++ "terminate called without an active exception")
             self._thread = threading.Thread(target=pinned(self._work), args=(name, self._cancel),
-                                            name="dreamdeck-model-load", daemon=True)
+                                            name="dreamdeck-model-load", daemon=False)
             self._thread.start()
         return True
 

@@ -33,8 +33,8 @@ mw.MainWindow.show = show
 
 def watch():
     shown.wait(60)
-    console = windows[0].console
-    painting = lambda: console.pipeline.snapshot_metrics().frames_generated > 0
+    session = windows[0].session
+    painting = lambda: session.status().pipeline.frames_generated > 0
     deadline = time.monotonic() + 60
     while not painting() and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -51,7 +51,7 @@ def test_a_cc_learned_in_the_console_moves_its_slider_and_the_registry(console, 
 
     port, name = controller_port
     panel = console.midi_panel
-    panel.rescan()
+    panel.rescan(wait=True)
     i = panel.port_box.findData(name)
     assert i > 0, [panel.port_box.itemText(k) for k in range(panel.port_box.count())]
     panel.port_box.setCurrentIndex(i)

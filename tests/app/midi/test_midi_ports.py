@@ -296,12 +296,16 @@ def test_the_command_line_lists_learns_and_runs_live(store, controller_port, mid
 
     live = argparse.ArgumentParser()
     commands.add_midi_arguments(live)
-    service = commands.midi_from_args(live.parse_args(["--midi", port.name]), store)
-    assert service.start() == f"midi: {name}, 1 mappings"
+    from app.session import config_from_args
+    from app.session.midi import SessionMidi
+
+    config = config_from_args(live.parse_args(["--midi", port.name]), "pattern")  # what `live --midi` gives the session
+    midi = SessionMidi(store, None, **config.midi_options())
+    assert midi.open(config.midi_port) == f"midi: {name}, 1 mappings"
     try:
-        wait_connected(service.controller, port)
-        send(service.controller, port, cc(21, 127))
+        wait_connected(midi.controller, port)
+        send(midi.controller, port, cc(21, 127))
         assert store.get("delta") == 2.0
     finally:
-        service.stop()
-    assert commands.midi_from_args(live.parse_args([]), store).start() == "midi: off"
+        midi.close()
+    assert config_from_args(live.parse_args([]), "pattern").midi_port is None  # no --midi: MIDI off
