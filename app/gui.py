@@ -16,7 +16,10 @@ NO_DISPLAY = ("dreamdeck: no display: run 'dreamdeck demo' or set QT_QPA_PLATFOR
 
 def add_gui_arguments(p) -> None:
     g = p.add_argument_group("console")
-    g.add_argument("--source", default=None, help="pattern | camera:N | file:PATH | screen | image:PATH (default: first camera, else the test pattern)")
+    from engine.sources import SPEC_HELP
+
+    g.add_argument("--source", default=None, help=f"{SPEC_HELP} (default: the last source used, else the first camera, "
+                                                 "else the test pattern)")
     from .flags import OUTPUT, AUDIO, add_flags
     from .presets.commands import add_live_preset_argument
 

@@ -12,10 +12,13 @@ from .errors import UserError
 
 def add_live_arguments(p) -> None:
     g = p.add_argument_group("live")
-    g.add_argument("--source", default="pattern", help="pattern | pattern:static | camera:N | file:PATH | screen[:L,T,W,H] | image:PATH")
+    from engine.sinks.virtual_camera import BUILTIN_BACKENDS
+    from engine.sources import SPEC_HELP
+
+    g.add_argument("--source", default="pattern", help=f"{SPEC_HELP} (default %(default)s)")
     g.add_argument("--vcam", action="store_true", help="send the output to the virtual camera (OBS, Zoom, Resolume)")
     g.add_argument("--vcam-device", default=None, help="virtual camera device, e.g. /dev/video10")
-    g.add_argument("--vcam-backend", default="auto", help="auto | obs | v4l2loopback | unitycapture")
+    g.add_argument("--vcam-backend", default="auto", help=" | ".join(("auto", *BUILTIN_BACKENDS)))
     g.add_argument("--record", default=None, metavar="PATH", help="also record the output to a video file")
     g.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
     from .flags import OUTPUT, add_flags

@@ -22,6 +22,7 @@ from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
 from .fault_log import FaultLog
 from .frame_view import FrameView
+from .help_overlay import HelpOverlay
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
 from .midi_panel import MidiPanel
@@ -31,12 +32,6 @@ from .output_window import OutputWindow, screen_names
 from .presets_panel import PresetsPanel
 from .safety_bar import SafetyBar
 
-WINDOW_KEYS = [
-    ("Enter", "In a prompt or text field: apply it (sliders apply live)"),
-    ("Ctrl+L", "Live lock on/off (asks before model reload, resolution change, quit)"),
-    ("F1 or ?", "This help"),
-    ("Right-click", "On a slider, box or switch: Learn MIDI (then move a control on the controller)"),
-]
 PREVIEW_HZ = 30
 HUD_HZ = 4
 STYLE = """
@@ -145,7 +140,7 @@ class MainWindow(QMainWindow):
         root.addWidget(self.safety)
         self.setCentralWidget(central)
 
-        self.help = self._help_overlay(central)
+        self.help = HelpOverlay(central)
         self.shortcuts: list[QShortcut] = []
         for key, a in shortcuts():  # every action of the table that has a key
             self._shortcut(key, lambda n=a.name: self.run_action(n))
@@ -271,23 +266,8 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     # -- help overlay -------------------------------------------------------------------
-    def _help_overlay(self, parent: QWidget) -> QLabel:
-        keys = [(k, f"{a.label}: {a.description}") for k, a in shortcuts()] + WINDOW_KEYS
-        rows = "".join(f"<tr><td style='padding:3px 16px 3px 0'><b>{k}</b></td><td>{t}</td></tr>" for k, t in keys)
-        lab = QLabel(f"<h2>Keyboard</h2><table>{rows}</table><p>F1, ? or a click closes this.</p>", parent)
-        lab.setStyleSheet("background: rgba(10,10,14,235); color: white; font-size: 16px; padding: 30px; border: 2px solid #9fc3ff;")
-        lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        lab.mousePressEvent = lambda e: lab.hide()
-        lab.hide()
-        return lab
-
     def toggle_help(self) -> None:
-        if self.help.isVisible():
-            self.help.hide()
-            return
-        self.help.setGeometry(self.centralWidget().rect().adjusted(80, 60, -80, -120))
-        self.help.raise_()
-        self.help.show()
+        self.help.toggle()
 
     # -- frames and metrics -------------------------------------------------------------
     def _output_frame(self):

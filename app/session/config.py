@@ -12,7 +12,7 @@ from .errors import SessionError
 
 @dataclass
 class SessionConfig:
-    source: str = "pattern"  # pattern | camera:N | file:PATH | screen | image:PATH
+    source: str = "pattern"  # a source spec (engine.sources.SPEC_HELP)
     sinks: tuple[str, ...] = ()  # vcam[:BACKEND[:DEVICE]], record:PATH
     preview: bool = False  # a preview tap for a window (the console)
     t_index: tuple[int, ...] | None = None  # explicit steps of the 50-step schedule (overrides strength)

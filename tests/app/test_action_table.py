@@ -194,7 +194,7 @@ def test_each_action_over_osc(show, store, name):
             sender.close()
 
 
-# -- MIDI: a note mapping, fed to the router ------------------------------------------------
+# -- MIDI: a pad learned for the action, then pressed (fed to the router) ----------------------
 @pytest.mark.parametrize("name", NAMES)
 def test_each_action_from_a_midi_note(show, store, name):
     router = MidiRouter(store, show.control)
@@ -208,8 +208,11 @@ def test_each_action_from_a_midi_note(show, store, name):
 
         def run(arg: Any = None) -> None:
             note = next(notes)
-            router.map(NoteMapping(note=note, action=name, arg=arg))
-            router.handle(mido.Message("note_on", note=note, velocity=100))
+            router.learn_action(name, arg)  # MIDI learn, as the console's panel and `dreamdeck midi learn` start it
+            router.handle(mido.Message("note_on", note=note, velocity=100))  # the pad pressed while learning: bound
+            router.handle(mido.Message("note_off", note=note))
+            assert router.learning is None and router.mappings()[-1].describe().startswith(f"note {note}"), router.mappings()
+            router.handle(mido.Message("note_on", note=note, velocity=100))  # pressed again: runs the action
             router.handle(mido.Message("note_off", note=note))  # a release runs nothing
             assert router.stats()["action_errors"] == 0
 

@@ -1,0 +1,41 @@
+"""The keyboard help over the console (F1 or ?): every key of the action table, then the window's own keys."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+from engine.params.actions import shortcuts
+
+WINDOW_KEYS = [
+    ("Enter", "In a prompt or text field: apply it (sliders apply live)"),
+    ("Ctrl+L", "Live lock on/off (asks before model reload, resolution change, quit)"),
+    ("F1 or ?", "This help"),
+    ("Right-click", "On a slider, box or switch: Learn MIDI (then move a control on the controller)"),
+]
+
+
+def help_rows() -> list[tuple[str, str]]:
+    return [(k, f"{a.label}: {a.description}") for k, a in shortcuts()] + WINDOW_KEYS
+
+
+class HelpOverlay(QLabel):
+    def __init__(self, parent: QWidget):
+        rows = "".join(f"<tr><td style='padding:3px 16px 3px 0'><b>{k}</b></td><td>{t}</td></tr>" for k, t in help_rows())
+        super().__init__(f"<h2>Keyboard</h2><table>{rows}</table><p>F1, ? or a click closes this.</p>", parent)
+        self.setStyleSheet("background: rgba(10,10,14,235); color: white; font-size: 16px; padding: 30px;"
+                           " border: 2px solid #9fc3ff;")
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hide()
+
+    def mousePressEvent(self, event) -> None:
+        self.hide()
+
+    def toggle(self) -> None:
+        """Show it over the parent's area (less a margin), or hide it."""
+        if self.isVisible():
+            self.hide()
+            return
+        self.setGeometry(self.parentWidget().rect().adjusted(80, 60, -80, -120))
+        self.raise_()
+        self.show()
