@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLa
                                QVBoxLayout, QWidget)
 
 from engine.params.actions import ACTIONS
-from engine.params.registry import Kind
+from engine.params.registry import Apply, Kind
 
 GREY, RED, GREEN, AMBER = "#8a8a8a", "#ff6b6b", "#7bd88f", "#ffcc66"
 OFF_ITEM = "MIDI off"
@@ -82,7 +82,7 @@ class MidiPanel(QGroupBox):
         keep = self.target_box.currentData()
         self.target_box.clear()
         for name, p in self.session.store.params.items():
-            if p.kind is not Kind.STR:
+            if p.kind is not Kind.STR and p.apply is not Apply.RELOAD:  # what a fader can move mid-show
                 self.target_box.addItem(name, ("param", name, None))
         for a in ACTIONS:
             if a.argument is None and not a.query:  # what a pad can run as it is
