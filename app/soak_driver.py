@@ -1,7 +1,8 @@
 """The soak run's control surface: another process sending OSC the way a tablet does.
 
 ``python -m app.soak_driver --port P --seconds S`` moves faders (strength, prompt and seed
-weights) about 20 times a second, asks for values and the preset list now and then, and
+weights) about 20 times a second, asks for values and the preset list now and then, runs
+actions of the action table (next preset, freeze on and off) as a tablet's buttons do, and
 counts what comes back on its own socket (answers) and on ``--listen`` (feedback).
 It stops by itself after ``--seconds`` and prints one JSON line of counts. Loopback only.
 """
@@ -56,6 +57,10 @@ def run(port: int, seconds: float, listen: socket.socket | None = None, host: st
                 dgrams.append(message("/dreamdeck/strength", "?"))
             if k % 100 == 0:
                 dgrams.append(message("/dreamdeck/preset/list"))
+            if k % 140 == 70:  # actions of the table, as a tablet's buttons send them
+                dgrams.append(message("/dreamdeck/preset/next"))
+            if k % 60 in (10, 15):  # on, then off a quarter of a second later
+                dgrams.append(message("/dreamdeck/freeze/toggle"))
             for d in dgrams:
                 send.sendto(d, (host, port))
                 counts["sent"] += 1

@@ -25,7 +25,9 @@ def test_a_minute_of_show_under_traffic_stays_flat(tmp_path):
     driver = result["osc_driver"]
     assert driver["sent"] > 500 and driver["answers"] > 0 and driver["feedback"] > 0  # OSC served throughout
     assert result["osc_server"]["applied"] > 500
-    assert result["faults"] > 0  # the missing file and the unplugged recorder were seen and logged
+    assert result["osc_server"]["actions"] >= 10 and result["osc_server"]["action_refused"] == 0  # the action table
+    assert result["faults"] > 0  # the unplugged recorder was seen and logged
+    assert result["sources_refused"] > 0  # the missing file was refused and the show kept its source
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == result["samples"] and {"rss_mb", "none_refs", "threads", "fds", "out_fps"} <= set(rows[0])
 
