@@ -3,6 +3,11 @@
 Builds the registry from the flags and one :class:`app.session.ShowSession` (with a
 preview tap), starts it, and hands it to :class:`ui.main_window.MainWindow`, which is
 widgets over it. Closing the window stops the session within 2 s.
+
+The console's show comes back after a restart (or a crash): the session keeps it in the show file
+(``<data folder>/show.json``, see :mod:`app.session.persist`) and restores it at start; the flags
+typed on the command line (and ``--preset``) win over it, and ``--fresh`` starts from the defaults.
+(``dreamdeck live`` keeps no show file: a scripted run does the same thing every time.)
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ def add_gui_arguments(p) -> None:
     g = p.add_argument_group("console")
     from engine.sources import SPEC_HELP
 
-    g.add_argument("--source", default=None, help=f"{SPEC_HELP} (default: the last source used, else the first camera, "
-                                                 "else the test pattern)")
+    g.add_argument("--source", default=None, help=f"{SPEC_HELP} (default: the source of the saved show, else the first "
+                                                 "camera, else the test pattern)")
+    g.add_argument("--fresh", action="store_true",
+                   help="start from the defaults, ignoring the saved show (which this show then replaces)")
     from .flags import OUTPUT, AUDIO, add_flags
     from .presets.commands import add_live_preset_argument
 
@@ -42,17 +49,18 @@ def display_available() -> bool:
     return True
 
 
-def default_source_spec() -> str:
-    """The source the console last put on air, if it is still there; else the first camera; else the pattern."""
+def default_source_spec(show_file=None) -> str:
+    """The source on air in the saved show (``show_file``), if it is still there; else the first camera; else the
+    pattern."""
     from engine.sources import SourceError, list_cameras, make_source
 
-    try:
-        from PySide6.QtCore import QSettings
+    from .session.persist import remembered_in
 
-        last = QSettings("DreamDeck", "DreamDeck").value("last_source")
-        if last and make_source(str(last)).availability() is None:
-            return str(last)
-    except (SourceError, ImportError, OSError):
+    last = remembered_in(show_file, "source")
+    try:
+        if isinstance(last, str) and last and make_source(last).availability() is None:
+            return last
+    except (SourceError, OSError):
         pass
     cams = list_cameras()
     return f"camera:{cams[0]['index']}" if cams else "pattern"
@@ -85,12 +93,20 @@ def run_gui(a) -> int:
     from .flags import build_store
     from .presets.commands import apply_live_preset
     from .session import ShowSession, config_from_args
+    from .session.config import kept_params
+    from .session.persist import default_path
 
     store = build_store(a)
-    apply_live_preset(store, a)
-    source_spec = a.source or default_source_spec()
-    # the show starts on the input at once, every surface serves, and the model loads behind them
-    session = ShowSession(store, config_from_args(a, source_spec, preview=True))
+    preset = apply_live_preset(store, a)
+    show_file = default_path()
+    fresh = bool(getattr(a, "fresh", False))
+    source_spec = a.source or default_source_spec(None if fresh else show_file)
+    config = config_from_args(a, source_spec, preview=True)
+    config.show_file, config.fresh = str(show_file), fresh
+    config.keep = kept_params(a, preset.values if preset is not None else ())
+    # the show starts on the input at once (the saved show restored), every surface serves, and the model loads
+    # behind them
+    session = ShowSession(store, config)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     if app is None:
@@ -125,7 +141,8 @@ def run_gui(a) -> int:
             window.close()
 
         QTimer.singleShot(int(float(secs or 6) * 1000), grab)
-    print(f"dreamdeck: console up in {time.monotonic() - t0:.1f} s (model {a.model!r}, source {source_spec})", flush=True)
+    print(f"dreamdeck: console up in {time.monotonic() - t0:.1f} s (model {store.get('model')!r}, source {source_spec})",
+          flush=True)
     try:
         return app.exec()
     finally:

@@ -26,6 +26,9 @@ class SessionConfig:
     midi_client: str | None = None  # the MIDI client's name (default DreamDeck's)
     audio_in: str | None = None  # a device or a sound file; None with audio_out None: audio off
     audio_out: str | None = None
+    show_file: str | None = None  # the show file (app.session.persist): restored at start, kept up to date; None: off
+    fresh: bool = False  # start from the defaults instead of the show file's values (which the new show then replaces)
+    keep: frozenset = frozenset()  # parameters the command line set: a restored show does not change them
 
     def midi_options(self) -> dict[str, Any]:
         return {"api": self.midi_api, "mapping_file": self.midi_map, "data_dir": self.midi_data_dir,
@@ -69,3 +72,12 @@ def config_from_args(a: argparse.Namespace, source: str, preview: bool = False) 
                          load_options=load_options(a), osc=osc, midi_port=midi_port,
                          midi_virtual=bool(getattr(a, "midi_virtual", False)), midi_api=getattr(a, "midi_api", None),
                          midi_map=midi_map, audio_in=getattr(a, "audio_in", None), audio_out=getattr(a, "audio_out", None))
+
+
+def kept_params(a: argparse.Namespace, preset_values=()) -> frozenset:
+    """The parameters a restored show leaves alone: the flags the user typed and the values of ``--preset``; a model
+    named there keeps its size too (the size the tiny-size rule chose for it, not the last model's)."""
+    keep = set(getattr(a, "typed_params", None) or ()) | set(preset_values)
+    if "model" in keep:
+        keep.add("size")
+    return frozenset(keep)

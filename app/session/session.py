@@ -11,6 +11,10 @@ The running model is the registry's ``model`` value: a successful load writes it
 a write from a control surface (OSC, MIDI, the console) asks for that model to be loaded;
 one asked for during a load is loaded next.  A preset recall never switches the model
 (looks saved before the model was named carry ``tiny``): the registry keeps the running one.
+
+With ``config.show_file`` the show comes back after a restart: the file's values are restored before
+anything is built (the command line's own values win), and it is kept up to date while the show runs
+(:mod:`app.session.persist`).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from .audio import SessionAudio
 from .config import SessionConfig
 from .errors import SessionError
 from .midi import SessionMidi
+from .persist import ShowFile
 from .sinks import make_sink
 from .status import ShowStatus
 
 SESSION = "session"  # the source of the registry writes the session makes itself
+FRESH_LOOK_KEEPS = ("model", "output", "acceleration")  # the groups a fresh look leaves as they are: the set-up
 log = logging.getLogger("dreamdeck.session")
 
 
@@ -45,6 +51,10 @@ class ShowSession:
 
         self.store = store
         self.config = config = config or SessionConfig()
+        # the saved show first: the source, the output size and the model built below are the restored ones
+        self.show_file = ShowFile(store, config.show_file)
+        if not config.fresh:
+            self.show_file.restore(keep=config.keep)
         self.show = show if show is not None else ShowControl(store)
         self.osc = self._osc(config)
         self.midi = SessionMidi(store, self.show, **config.midi_options())
@@ -52,6 +62,7 @@ class ShowSession:
         # retried, as during the show; a spec that names no source at all is refused here
         self.input_tap = self._tapped(config.source, check=False)
         self.source_spec = config.source
+        self.show_file.remember("source", config.source)
         self.pipeline = LivePipeline(store, None, self.input_tap)
         self.preview = PreviewSink() if config.preview else None
         if self.preview is not None:
@@ -79,9 +90,10 @@ class ShowSession:
         audio device that cannot open raises SessionError, or (``lenient``: the console, which shows them in
         its panels) becomes a warning line and the show goes on without it."""
         self.started = True
+        lines = list(self.show_file.notes)  # a saved show that could not be read
+        self.show_file.start()
         self.pipeline.start()
         self.show.start()
-        lines = []
         if self.osc is not None:
             lines.append(self.osc.start())
         port = self.config.midi_port
@@ -111,7 +123,8 @@ class ShowSession:
         self.stopped = True
         self._unsubscribe()
         self.model.cancel()
-        steps = [self.midi.close, self.osc.stop if self.osc is not None else None, self.show.stop, self.audio.stop]
+        steps = [self.midi.close, self.osc.stop if self.osc is not None else None, self.show.stop, self.audio.stop,
+                 self.show_file.stop]  # the show as it ends is saved
         try:
             for step in steps:  # each part stops even if one before it failed
                 try:
@@ -130,6 +143,7 @@ class ShowSession:
         self.input_tap = tapped = self._tapped(spec)
         self.source_spec = spec
         self.pipeline.set_source(tapped)
+        self.show_file.remember("source", spec)
 
     def load_model(self, name: str) -> bool:
         """Load ``name`` in the background; the running model (or the input) shows until it is ready.
@@ -193,6 +207,27 @@ class ShowSession:
             new.start()
             self.pipeline = new
             self.audio.publish_to(new.metrics)
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep ``value`` (anything JSON holds) with the show: it is in the show file and comes back after a restart
+        (the console's live lock, ...). TypeError when JSON cannot hold it."""
+        self.show_file.remember(key, value)
+
+    def remembered(self, key: str, default: Any = None) -> Any:
+        return self.show_file.remembered(key, default)
+
+    def fresh_look(self, source: Any = SESSION) -> dict[str, Any]:
+        """Every value back to its default (one update) except the set-up: the model and the output
+        (:data:`FRESH_LOOK_KEEPS`); the source stays on air. Returns the values changed."""
+        from engine.params.registry import Kind
+
+        defaults = {n: p.default for n, p in self.store.params.items()
+                    if p.group not in FRESH_LOOK_KEEPS and p.kind is not Kind.TRIGGER}
+        current = self.store.snapshot()
+        changes = {n: v for n, v in defaults.items() if current[n] != v}
+        if changes:
+            self.store.update(changes, source=source)
+        return changes
 
     def watch_model(self, callback: Callable[[Any], None]) -> Callable[[], None]:
         """Be told every model state change (on the loading thread); returns the unsubscribe call."""
