@@ -9,14 +9,23 @@ from engine.params.actions import shortcuts
 
 WINDOW_KEYS = [
     ("Enter", "In a prompt or text field: apply it (sliders apply live)"),
+    ("Esc", "Leave a text field (the letter keys act again), close this help, answer an open question no"),
     ("Ctrl+L", "Live lock on/off (asks before model reload, resolution change, quit)"),
     ("F1 or ?", "This help"),
     ("Right-click", "On a slider, box or switch: Learn MIDI (then move a control on the controller)"),
 ]
 
 
+def key_forms(key: str) -> list[str]:
+    """A letter key (B, Shift+B) also acts as Ctrl+B / Ctrl+Shift+B: from a text field, where the letter types."""
+    letter = key.rpartition("+")[2]
+    if len(letter) == 1 and letter.isalpha() and "Ctrl" not in key:
+        return [key, f"Ctrl+{key}"]
+    return [key]
+
+
 def help_rows() -> list[tuple[str, str]]:
-    return [(k, f"{a.label}: {a.description}") for k, a in shortcuts()] + WINDOW_KEYS
+    return [(" or ".join(key_forms(k)), f"{a.label}: {a.description}") for k, a in shortcuts()] + WINDOW_KEYS
 
 
 class HelpOverlay(QLabel):

@@ -85,7 +85,7 @@ class SourcePanel(QGroupBox):
 
 
 class OutputPanel(QGroupBox):
-    def __init__(self, session, bridge, confirm: Callable[[str], bool], parent: QWidget | None = None):
+    def __init__(self, session, bridge, confirm: Callable[..., None], parent: QWidget | None = None):
         super().__init__("Output", parent)
         self.session = session
         self.confirm = confirm
@@ -146,22 +146,28 @@ class OutputPanel(QGroupBox):
             self.apply_output()  # the operator changed it here: apply now (after the live-lock question)
         self.apply_button.setVisible(self.output_pending())
 
-    def apply_output(self) -> bool:
-        """Restart the output side at the registry's output_size / output_fps (asks first when live-locked)."""
+    def apply_output(self) -> None:
+        """Restart the output side at the registry's output_size / output_fps (asks first when live-locked; a "no"
+        puts the values back to what runs)."""
         if not self.output_pending():
             self.apply_button.hide()
-            return True
+            return
         (w, h), fps = self.wanted_output()
-        if not self.confirm(f"Change the output to {w}x{h} @ {fps:g} fps? The output restarts (a short pause)."):
-            (rw, rh), rfps = self.running_output()
-            self.bridge.write({"output_size": f"{rw}x{rh}", "output_fps": int(rfps)})  # back to what runs
-            self.apply_button.hide()
-            return False
+        self.confirm(f"Change the output to {w}x{h} @ {fps:g} fps? The output restarts (a short pause).",
+                     self._restart_output, self._keep_output)
+
+    def _keep_output(self) -> None:
+        (rw, rh), rfps = self.running_output()
+        self.bridge.write({"output_size": f"{rw}x{rh}", "output_fps": int(rfps)})  # back to what runs
+        self.apply_button.hide()
+
+    def _restart_output(self) -> None:
+        if not self.output_pending():
+            return
         if self.recorder is not None:  # a recording is one size: finish (save) it before the change
             self.rec_button.setChecked(False)
         self.session.apply_output()
         self.apply_button.hide()
-        return True
 
     def set_vcam(self, on: bool) -> None:
         if not on:

@@ -8,21 +8,23 @@ changes come back through :class:`~ui.binding.ParamBridge`.
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QPushButton, QScrollArea, QSizePolicy, QSplitter,
                                QTabWidget, QVBoxLayout, QHBoxLayout, QWidget)
 
 from engine.params.actions import shortcuts
 
 from .binding import GUI, ParamBridge
+from .confirm_bar import ConfirmBar
 from .context import Session
 from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
 from .fault_log import FaultLog
 from .frame_view import FrameView
-from .help_overlay import HelpOverlay
+from .help_overlay import HelpOverlay, key_forms
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
 from .midi_panel import MidiPanel
@@ -64,6 +66,7 @@ class MainWindow(QMainWindow):
         self.started_at = time.monotonic()
         self.first_frame_s: float | None = None
         self._closed = False
+        self._quit_confirmed = False
 
         central = QWidget()
         root = QVBoxLayout(central)
@@ -141,17 +144,20 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         root.addWidget(self.splitter, 1)
+        self.confirm_bar = ConfirmBar()
+        root.addWidget(self.confirm_bar)
         self.safety = SafetyBar(self.bridge, session)
         root.addWidget(self.safety)
         self.setCentralWidget(central)
 
         self.help = HelpOverlay(central)
         self.shortcuts: list[QShortcut] = []
-        for key, a in shortcuts():  # every action of the table that has a key
-            self._shortcut(key, lambda n=a.name: self.run_action(n))
+        for key, slot in self.action_keys():  # every action of the table that has a key, plus its Ctrl+ form
+            self._shortcut(key, slot)
         for key in ("F1", "?"):
             self._shortcut(key, self.toggle_help)
         self._shortcut("Ctrl+L", self.live_button.toggle)
+        self._shortcut("Esc", self.escape)  # dismisses: never panic
 
         self._restore()
         self._update_banner()
@@ -167,6 +173,23 @@ class MainWindow(QMainWindow):
         s.setObjectName(f"key:{key}")
         s.activated.connect(slot)
         self.shortcuts.append(s)
+
+    def action_keys(self) -> list[tuple[str, object]]:
+        """(key, slot) of every action key, and for a letter key its Ctrl+ form, which acts even while a text field
+        has the keyboard (there the letter types). The Output window takes them too."""
+        return [(k, lambda n=a.name: self.run_action(n)) for key, a in shortcuts() for k in key_forms(key)]
+
+    def escape(self) -> None:
+        """Esc leaves things, never touches the show: the help, then an open question (answered no), then a field."""
+        if self.help.isVisible():
+            self.help.hide()
+        elif self.confirm_bar.asking:
+            self.confirm_bar.no_button.click()
+        else:
+            focus = QApplication.focusWidget()
+            if focus is not None and focus.window() is self:
+                focus.clearFocus()
+                self.output_view.setFocus()  # the letters are the show's keys again
 
     def run_action(self, name: str, arg=None) -> bool:
         """Run an action of the table through the session, as OSC and MIDI do; a refusal goes to the status bar."""
@@ -244,7 +267,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("no screen to open the output window on", 6000)
             self._set_output_button(False)
             return
-        self.output_window = OutputWindow(self._output_frame, screen)
+        self.output_window = OutputWindow(self._output_frame, screen, keys=self.action_keys(),
+                                          windowed=len(screen_names()) < 2)
         self.output_window.closed.connect(self._output_window_closed)
         self.output_window.open()
 
@@ -263,12 +287,13 @@ class MainWindow(QMainWindow):
     def live_locked(self) -> bool:
         return self.live_button.isChecked()
 
-    def confirm(self, question: str) -> bool:
-        """True at once when not live-locked; otherwise ask."""
+    def confirm(self, question: str, on_yes: Callable[[], None], on_no: Callable[[], None] | None = None) -> None:
+        """Run ``on_yes`` at once when not live-locked; otherwise ask in the inline bar (never a modal dialog:
+        the safety keys and buttons keep working while the question is open)."""
         if not self.live_locked:
-            return True
-        answer = QMessageBox.question(self, "Live lock is on", question + "\n\nThe show is live-locked: continue?")
-        return answer == QMessageBox.StandardButton.Yes
+            on_yes()
+            return
+        self.confirm_bar.ask(question, on_yes, on_no)
 
     # -- help overlay -------------------------------------------------------------------
     def toggle_help(self) -> None:
@@ -362,11 +387,16 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
-        if not self._closed and not self.confirm("Quit DreamDeck? The output stops."):
+        if not self._closed and self.live_locked and not self._quit_confirmed:
             event.ignore()
+            self.confirm("Quit DreamDeck? The output stops.", self._quit)
             return
         self.shutdown()
         event.accept()
+
+    def _quit(self) -> None:
+        self._quit_confirmed = True
+        self.close()
 
     def shutdown(self) -> None:
         """Stop timers, cancel a model load, detach from the registry, stop the engine (idempotent)."""

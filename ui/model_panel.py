@@ -29,7 +29,7 @@ class ModelPanel(QGroupBox):
     loaded = Signal(str)  # the name now running
     failed = Signal(str)  # the inline error, for the status bar too
 
-    def __init__(self, session, confirm: Callable[[str], bool], parent: QWidget | None = None):
+    def __init__(self, session, confirm: Callable[..., None], parent: QWidget | None = None):
         super().__init__("Model", parent)
         self.session = session
         self.confirm = confirm
@@ -117,8 +117,7 @@ class ModelPanel(QGroupBox):
         name = self.name_box.currentText().strip()
         if not name or self.busy:
             return
-        if self.confirm(f"Load model {name!r}? The output switches when it is ready."):
-            self.load(name)
+        self.confirm(f"Load model {name!r}? The output switches when it is ready.", lambda: self.load(name))
 
     def load(self, name: str) -> None:
         self._loading_shown(name)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QTextEdit, QWidget)
 
 from engine.params.actions import ACTIONS, action
 
@@ -19,6 +20,13 @@ QPushButton {{ font-weight: bold; font-size: 15px; padding: 10px 14px; border-ra
                background: #2a2a30; color: #e8e8e8; border: 2px solid {c}; }}
 QPushButton:checked {{ background: {c}; color: white; }}
 """
+
+
+def leave_text_field(widget: QWidget) -> None:
+    """A click on a safety control takes the focus out of a text field, so the next B acts instead of typing."""
+    focus = QApplication.focusWidget()
+    if isinstance(focus, (QLineEdit, QAbstractSpinBox, QTextEdit)) and focus.window() is widget.window():
+        focus.clearFocus()
 
 
 class SafetyBar(QFrame):
@@ -40,7 +48,7 @@ class SafetyBar(QFrame):
             b.setChecked(bool(bridge.store.get(name)))
             b.setStyleSheet(BUTTON_CSS.format(c=colour))
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            b.toggled.connect(lambda on, n=name: bridge.write({n: bool(on)}))
+            b.toggled.connect(lambda on, n=name: (bridge.write({n: bool(on)}), leave_text_field(self)))
             bridge.bind(name, lambda v, b=b: _blocked(b, lambda: b.setChecked(bool(v))))
             b.setToolTip(bridge.store.spec(name).description + f"  (key {key})")
             self.buttons[name] = b
@@ -77,6 +85,7 @@ class SafetyBar(QFrame):
 
     def panic(self) -> None:
         """The action table's PANIC: black now, every fade stopped, the safe preset at once."""
+        leave_text_field(self)
         try:
             self.message = (self.session.trigger("panic", source=GUI) if self.session is not None else "") or ""
         except Exception as e:  # the show is black either way: say what else went wrong

@@ -45,7 +45,7 @@ def test_toggle_keys_flip_and_panic_blacks_out(window):
         keys[f"key:{a.key}"].activated.emit()
         assert store.get(a.param) is (not before), a.name
         keys[f"key:{a.key}"].activated.emit()
-    keys["key:Esc"].activated.emit()
+    keys["key:Shift+Esc"].activated.emit()
     assert store.get("blackout") is True
 
 

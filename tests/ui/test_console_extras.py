@@ -14,8 +14,13 @@ def test_output_window_opens_on_the_chosen_screen_shows_frames_and_closes(window
     window.output_button.setChecked(True)
     ow = window.output_window
     assert ow is not None and ow.isVisible() and ow.screen() == chosen
-    assert bool(ow.windowFlags() & Qt.WindowType.FramelessWindowHint)
+    # full screen and frameless on a second screen; with one screen a normal window (it would cover the console)
+    assert bool(ow.windowFlags() & Qt.WindowType.FramelessWindowHint) == (len(screens) > 1)
+    assert "Esc closes" in ow.hint.text()
     qtbot.waitUntil(lambda: ow.view.frames_shown > 0 and ow.view.last_image() is not None, timeout=5000)
+    qtbot.keyClick(ow, Qt.Key.Key_B)  # the show's keys act from the output window too
+    assert window.session.store.get("blackout") is True
+    qtbot.keyClick(ow, Qt.Key.Key_B)
     qtbot.keyClick(ow, Qt.Key.Key_Escape)  # Esc there closes it (and is not Panic)
     qtbot.waitUntil(lambda: window.output_window is None, timeout=2000)
     assert not window.output_button.isChecked() and window.session.store.get("blackout") is False
@@ -123,13 +128,13 @@ def test_changing_output_size_restarts_the_output_at_the_new_size(window, qtbot)
     assert not window.output_panel.apply_button.isVisible()
 
 
-def test_live_lock_refusal_keeps_the_running_size(window, qtbot, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
+def test_live_lock_refusal_keeps_the_running_size(window, qtbot):
     window.live_button.setChecked(True)
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
     old = window.session.pipeline
     window.output_panel.size_box.setCurrentText("640x360")
+    qtbot.waitUntil(lambda: window.confirm_bar.asking, timeout=2000)  # asked inline once the change reaches the panel
+    assert "640x360" in window.confirm_bar.question.text()
+    window.confirm_bar.no_button.click()
     qtbot.waitUntil(lambda: window.session.store.get("output_size") == "512x512", timeout=2000)
     assert window.session.pipeline is old and old.running
 

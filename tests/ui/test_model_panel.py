@@ -32,12 +32,10 @@ def test_loading_tiny_swaps_the_generator_and_remembers_it(window, qtbot):
     assert panel.recent[0] == "tiny" and window.banner.isVisibleTo(window)
 
 
-def test_live_lock_asks_before_a_model_reload(window, qtbot, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
-
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.No)
+def test_live_lock_asks_before_a_model_reload(window, qtbot):
     window.live_button.setChecked(True)
     window.model_panel.name_box.setCurrentText("tiny")
     window.model_panel.load_clicked()
-    assert asked and "tiny" in asked[0] and not window.model_panel.busy
+    assert window.confirm_bar.asking and "tiny" in window.confirm_bar.question.text() and not window.model_panel.busy
+    window.confirm_bar.no_button.click()
+    assert not window.confirm_bar.asking and not window.model_panel.busy

@@ -34,7 +34,7 @@ def test_panic_blacks_out_stops_fades_and_recalls_the_safe_preset(window, qtbot)
     store = window.session.store
     store.update({"preset_fade_time": 10.0, "passthrough": True, "freeze": True})
     window.session.show.recall_preset("neon-punch")  # a 10 s crossfade in progress
-    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.keyClick(window, Qt.Key.Key_Escape, Qt.KeyboardModifier.ShiftModifier)  # PANIC: Shift+Esc
     assert store.get("blackout") is True and store.get("passthrough") is False and store.get("freeze") is False
     assert store.get("fade_to_black") is True  # from 'blackout-safe'
     assert not window.session.show.recaller.busy
