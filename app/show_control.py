@@ -6,7 +6,10 @@ hold one and call ``trigger(name, arg, source)`` with a name from
 It owns the tempo clock and the preset recaller (one timer thread, started by
 ``start()`` or by the first recall, joined by ``stop()``; with ``timer_thread=False``
 none: the owner moves fades with ``recaller.tick()``), and remembers the last preset
-recalled, from which preset_next / preset_previous step.
+recalled, from which preset_next / preset_previous step.  It owns the cue (``cue``: the next
+look, edited off-air, taken with the preset crossfade; app/presets/cue.py) and keeps each user
+preset's thumbnail with it (``capture``: where a saved preset's picture comes from, set by the
+session to the preview's newest frame; app/presets/thumbnails.py).
 """
 
 from __future__ import annotations
@@ -14,34 +17,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
-from engine.params.actions import SAFE_PRESET, ActionArgumentError, UnknownAction, action, parse_argument
-from engine.params.registry import Kind, ParamError, ParamStore
+import numpy as np
 
+from engine.params.actions import SAFE_PRESET, ActionArgumentError, UnknownAction, action, parse_argument
+from engine.params.registry import ParamError, ParamStore
+
+# What "save the current look" captures (a preset written by hand may still list safety
+# values: see presets/looks/blackout-safe.json): app/presets/cue.py, beside the cue it makes.
+from .presets.cue import Cue, captured_values
 from .presets.errors import PresetError
 from .presets.recall import PresetRecaller
-from .presets.schema import SHOW_SETTING_GROUPS
 from .presets.store import Preset, PresetStore
+from .presets.thumbnails import Thumbnails
 from .show_actions import ShowActionError
 from .tempo import Tempo
 
-# What "save the current look" captures: everything but triggers, the show's own
-# settings (tempo, presets), the output set-up and the safety controls (a preset
-# saved during a blackout must not black out the show when recalled).  A preset
-# written by hand may still list safety values (see presets/looks/blackout-safe.json).
-NOT_CAPTURED_GROUPS = (*SHOW_SETTING_GROUPS, "output", "safety")
 SOURCE = "show"  # the source of a registry write an action makes when its caller names none
 log = logging.getLogger("dreamdeck.show")
-
-
-def captured_values(store: ParamStore) -> dict[str, Any]:
-    values = store.snapshot().values
-    return {
-        n: values[n]
-        for n, p in store.params.items()
-        if p.kind is not Kind.TRIGGER and p.group not in NOT_CAPTURED_GROUPS
-    }
 
 
 class ShowControl:
@@ -60,10 +55,17 @@ class ShowControl:
                                        timer_thread=timer_thread)
         self._lock = threading.RLock()  # the last-recalled preset (OSC, MIDI and the GUI call from their threads)
         self._last_preset: str | None = None
+        self.cue = Cue(store, self._recall_values)
+        self.thumbnails = Thumbnails(self.presets)
+        # where a saved preset's thumbnail comes from: the output's newest frame (HxWx3 uint8 RGB) or None
+        self.capture: Callable[[], np.ndarray | None] | None = None
 
     def start(self) -> None:
+        """Start the tempo clock and the recaller; the cue starts as the program's look (set up by now:
+        --preset, restored settings)."""
         self.tempo.attach()
         self.recaller.start()
+        self.cue.reset()
 
     def stop(self) -> None:
         self.recaller.stop()
@@ -110,6 +112,12 @@ class ShowControl:
             return self.rename_preset(*value, source=source)
         if a.name == "preset_delete":
             return self.delete_preset(value, source)
+        if a.name == "take":
+            return self.take(source)
+        if a.name == "cue_preset":
+            return self.cue_preset(value, source)
+        if a.name == "cue_reset":
+            return self.cue.reset()
         raise ShowActionError(f"{a.name} has no executor here")  # a table entry added without one
 
     def panic(self, source: object = None) -> str | None:
@@ -193,34 +201,70 @@ class ShowControl:
         """Recall with the registry's preset_fade_time, preset_quantize and latency_compensation.
         A preset that cannot be read raises ShowActionError and changes nothing."""
         preset = self.find_preset(name_or_index)
-        try:
-            self.recaller.recall(preset.values)
-        except (ParamError, ValueError) as e:
-            raise ShowActionError(f"preset {preset.name!r}: {e}") from None
+        self._recall_values(preset.values, f"preset {preset.name!r}")
         with self._lock:
             self._last_preset = preset.name
 
-    def save_preset(self, name: str, source: object = None, description: str = "") -> None:
-        """Save the current look (see ``captured_values``) as user preset ``name``, replacing one of that name."""
+    def _recall_values(self, values, what: str = "the cue") -> None:
         try:
-            self.presets.save(name, captured_values(self.store), description=description)
+            self.recaller.recall(values)
+        except (ParamError, ValueError) as e:
+            raise ShowActionError(f"{what}: {e}") from None
+
+    # -- the cue ---------------------------------------------------------------------
+    def take(self, source: object = None) -> None:
+        """Recall the cue on the output, as a preset recall (fade, quantise).  The cue keeps its values;
+        when it holds a cued preset unchanged, that preset is the last recalled (next/previous step from it)."""
+        preset = self.cue.take()
+        if preset is not None:
+            with self._lock:
+                self._last_preset = preset
+
+    def cue_preset(self, name_or_index: str | int, source: object = None) -> None:
+        """Lay a preset over the cue; the output is not touched."""
+        preset = self.find_preset(name_or_index)
+        self.cue.load(preset.name, preset.values)
+
+    # -- preset files (with their thumbnails) -----------------------------------------
+    def save_preset(self, name: str, source: object = None, description: str = "") -> None:
+        """Save the current look (see ``captured_values``) as user preset ``name``, replacing one of that
+        name, with a thumbnail of the output when ``capture`` gives a frame."""
+        try:
+            preset = self.presets.save(name, captured_values(self.store), description=description)
         except PresetError as e:
             raise ShowActionError(str(e)) from None
+        self.thumbnails.save(preset.name, self._frame())
+
+    def _frame(self) -> np.ndarray | None:
+        capture = self.capture
+        if capture is None:
+            return None
+        try:
+            return capture()
+        except Exception as e:  # a picture is a nicety: the preset is saved without one
+            log.warning("no thumbnail: the output frame could not be read: %s", e)
+            return None
+
+    def thumbnail_path(self, name: str) -> Path | None:
+        """The picture of preset ``name`` (a file), or None when it has none."""
+        return self.thumbnails.path(name)
 
     def rename_preset(self, old: str, new: str, source: object = None) -> None:
         try:
-            self.presets.rename(old, new)
+            renamed = self.presets.rename(old, new)
         except PresetError as e:
             raise ShowActionError(str(e)) from None
+        self.thumbnails.rename(old, renamed.name)
         with self._lock:
             if self._last_preset == old:
                 self._last_preset = new
 
     def delete_preset(self, name: str, source: object = None) -> None:
         try:
-            self.presets.delete(name)
+            info = self.presets.delete(name)
         except PresetError as e:
             raise ShowActionError(str(e)) from None
+        self.thumbnails.delete(info.name)
 
     def tap(self, source: object = None) -> None:
         self.tempo.tap()

@@ -67,7 +67,9 @@ def _actions_section() -> list[str]:
         "Verbs rather than values, from one table that the console's buttons and keys, MIDI note mappings"
         " (`\"action\": \"<name>\"`) and this list share. Addresses follow `/dreamdeck/<thing>/<verb>`: preset"
         " actions under `/dreamdeck/preset/`, a toggle at its parameter's address plus `/toggle` (it flips what"
-        " the parameter's own address sets), tap tempo at `/dreamdeck/tempo/tap`, PANIC at `/dreamdeck/panic`."
+        " the parameter's own address sets), tap tempo at `/dreamdeck/tempo/tap`, PANIC at `/dreamdeck/panic`,"
+        " and the cue under `/dreamdeck/cue/`: the next look, loaded from a preset or the output (the program)"
+        " and edited off-air in the console, goes to the output on `take` with the preset crossfade."
         " An action without an argument fires on an address-only message or 1 and ignores 0 (a button's release).",
         "",
         "| action | address | argument | effect | key |",

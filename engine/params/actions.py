@@ -1,7 +1,7 @@
 """The show's actions, declared once: what a control surface can *do* besides setting a value.
 
 Parameters are values (engine.params.catalog); actions are verbs: blackout on/off, PANIC,
-tap tempo, recall the next preset.  Every surface is generated from this one table:
+tap tempo, recall the next preset, take the cue.  Every surface is generated from this one table:
 
 * the console's buttons and keyboard shortcuts (``Action.key``, a ``QKeySequence`` string;
   ``None`` where the action needs an argument the console asks for in its own widgets);
@@ -12,7 +12,8 @@ One executor runs them all: ``app.show_control.ShowControl.trigger(name, arg, so
 
 OSC addresses follow one rule: ``/dreamdeck/<thing>/<verb>``.  Preset actions live under
 ``/dreamdeck/preset/`` and tap tempo at ``/dreamdeck/tempo/tap`` (the addresses surfaces
-already use); a toggle is the ``/toggle`` form of its parameter's address
+already use); the cue (the next look, edited off-air and taken with the preset crossfade)
+under ``/dreamdeck/cue/``; a toggle is the ``/toggle`` form of its parameter's address
 (``/dreamdeck/blackout/toggle`` flips what ``/dreamdeck/blackout 1`` sets); PANIC is
 ``/dreamdeck/panic``.  An action without an argument fires on an address-only message or 1
 and ignores 0 (a button's release).
@@ -63,7 +64,7 @@ class Action:
     name: str  # what MIDI mappings, trigger() and the docs call it
     label: str  # button text, in the user's words
     description: str  # one line: what it does
-    group: str  # safety | presets | tempo
+    group: str  # safety | presets | tempo | cue
     osc_address: str
     key: str | None = None  # default console shortcut (QKeySequence text); None: a button/widget only
     argument: Argument | None = None
@@ -121,6 +122,15 @@ ACTIONS: tuple[Action, ...] = (
     Action("preset_rename", "Rename", "Rename a user preset", "presets", f"{ROOT}/preset/rename",
            argument=Argument("old, new", ArgType.NAME_PAIR, "the preset's name, then its new name")),
     Action("preset_delete", "Delete", "Delete a user preset", "presets", f"{ROOT}/preset/delete", argument=_NAME),
+    # The cue: the next look, edited without touching the output.  TAKE's key has a modifier: plain Return
+    # applies a text field (the cue's prompts too) and Space presses the focused button, so neither may take.
+    Action("take", "TAKE", "Take the cue (the next look) to the output with the preset crossfade"
+           " (preset_fade_time, preset_quantize); the cue keeps the look taken", "cue", f"{ROOT}/cue/take",
+           key="Ctrl+Return"),
+    Action("cue_preset", "Cue", "Load a preset into the cue (the next look) without touching the output", "cue",
+           f"{ROOT}/cue/preset", argument=_PRESET),
+    Action("cue_reset", "From program", "Copy the output's look (the program) into the cue", "cue",
+           f"{ROOT}/cue/reset"),
 )
 
 BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}

@@ -123,10 +123,37 @@ def _delete(run: Run, show: Show) -> None:
     assert "two" not in show.control.preset_names()
 
 
+def _take(run: Run, show: Show) -> None:
+    show.control.cue.store.update({"strength": 0.77, "prompt.1.text": "next look"})
+    assert show.store.get("strength") == 0.5 and show.store.get("prompt.1.text") == ""  # off-air
+    run()
+    show.settle()
+    assert show.store.get("strength") == 0.77 and show.store.get("prompt.1.text") == "next look"
+
+
+def _cue_preset(run: Run, show: Show) -> None:
+    run("two")
+    assert show.control.cue.store.get("strength") == 0.22 and show.store.get("strength") == 0.5
+    run(show.control.preset_names().index("one"))
+    show.settle()
+    assert show.control.cue.store.get("strength") == 0.11 and show.store.get("strength") == 0.5
+    show.control.take()
+    show.settle()
+    assert show.store.get("strength") == 0.11 and show.control.last_preset == "one"
+
+
+def _cue_reset(run: Run, show: Show) -> None:
+    show.control.cue.store.set("strength", 0.9)
+    show.store.set("strength", 0.3)
+    run()
+    assert show.control.cue.store.get("strength") == 0.3 and show.store.get("strength") == 0.3
+
+
 SCENARIOS = {
     **{a.name: _toggle(a.param) for a in ACTIONS if a.toggle},
     "panic": _panic, "tap": _tap, "preset_recall": _recall, "preset_next": _next, "preset_previous": _previous,
     "preset_save": _save, "preset_list": _list, "preset_rename": _rename, "preset_delete": _delete,
+    "take": _take, "cue_preset": _cue_preset, "cue_reset": _cue_reset,
 }
 
 
