@@ -26,6 +26,9 @@ def param_form(bridge: ParamBridge, title: str, names: list[str], labels: dict[s
     return box
 
 
+WEIGHT_MIN = 120  # px of a blend weight slider (label included)
+
+
 class PromptDeck(QGroupBox):
     """Prompt slots (text applies on Enter, weight live) with mute / move up / move down / clear,
     an "add" line, negative prompt, blend mode, seeds with randomise and lock."""
@@ -54,7 +57,9 @@ class PromptDeck(QGroupBox):
             text = make_control(bridge, f"prompt.{i}.text")
             text.setPlaceholderText(f"prompt {i}: type, then Enter")
             grid.addWidget(text, row, 1)
-            grid.addWidget(make_control(bridge, f"prompt.{i}.weight"), row, 2)
+            weight = make_control(bridge, f"prompt.{i}.weight")
+            weight.setMinimumWidth(WEIGHT_MIN)  # a usable travel for a blend, never squeezed to a dot
+            grid.addWidget(weight, row, 2)
             tools = QHBoxLayout()
             mute = _small("M", f"mute slot {i} (weight 0; un-mute restores the weight)", checkable=True)
             mute.setObjectName(f"mute:{i}")
@@ -99,7 +104,9 @@ class PromptDeck(QGroupBox):
         for i in range(1, SEED_SLOTS + 1):
             grid.addWidget(QLabel(f"seed {i}"), row, 0)
             grid.addWidget(make_control(bridge, f"seed.{i}.value"), row, 1)
-            grid.addWidget(make_control(bridge, f"seed.{i}.weight"), row, 2)
+            seed_weight = make_control(bridge, f"seed.{i}.weight")
+            seed_weight.setMinimumWidth(WEIGHT_MIN)
+            grid.addWidget(seed_weight, row, 2)
             tools = QHBoxLayout()
             rnd = _small("Rnd", f"new random seed for slot {i}")
             rnd.setObjectName(f"seed_random:{i}")

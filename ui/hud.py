@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from engine.live.status import LiveStatus
 
@@ -19,20 +19,33 @@ def rate_colour(fps: float, target: float) -> str:
     return GREEN if r >= 0.95 else YELLOW if r >= 0.80 else RED
 
 
+# where each cell sits: (row, column, columns spanned); two rows of six equal columns
+CELLS = {
+    "input": (0, 0, 1), "generate": (0, 1, 1), "output": (0, 2, 1), "latency": (0, 3, 1), "drops": (0, 4, 1),
+    "skip": (0, 5, 1), "load": (1, 0, 1), "midi": (1, 1, 1), "audio": (1, 2, 1), "osc": (1, 3, 1), "faults": (1, 4, 2),
+}
+
+
 class Hud(QWidget):
+    """Two rows of fixed cells: a cell never widens the window (its text is cut at the cell's edge, the whole text
+    is its tooltip) and nothing moves when numbers grow."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(6, 2, 6, 2)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(0)
         self.cells: dict[str, QLabel] = {}
-        for key in ("input", "generate", "output", "latency", "drops", "skip", "load", "osc", "midi", "audio", "faults"):
+        for key, (row, col, span) in CELLS.items():
             lab = QLabel("")
-            lab.setStyleSheet("font-family: monospace; font-size: 13px; padding: 0 5px;")
-            row.addWidget(lab, 1 if key == "faults" else 0)
+            lab.setStyleSheet("font-family: monospace; font-size: 12px; padding: 0 2px;")
+            lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            lab.setMinimumWidth(0)
+            grid.addWidget(lab, row, col, 1, span)
             self.cells[key] = lab
-        # the fault cell takes the room that is left and is cut there (whole text in its tooltip): a long
-        # message must never widen the window past the screen
-        self.cells["faults"].setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        for col in range(6):
+            grid.setColumnStretch(col, 1)
         self._osc_prev: tuple[float, int] | None = None
         self._shown: dict[str, str] = {}
 
@@ -49,8 +62,7 @@ class Hud(QWidget):
         if self._shown.get(key) != html:  # a label re-laid out four times a second for nothing costs a repaint each
             self._shown[key] = html
             self.cells[key].setText(html)
-            if key == "faults":
-                self.cells[key].setToolTip(text)
+            self.cells[key].setToolTip(text)
 
     def update_from(self, m: LiveStatus, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
                     osc_last: str = "") -> None:

@@ -35,6 +35,7 @@ from .presets_panel import PresetsPanel
 from .safety_bar import SafetyBar
 
 PREVIEW_HZ = 30
+RIGHT_MIN = 600  # px: the control column (prompt rows: text, weight, tools) at its narrowest
 HUD_HZ = 4
 STYLE = """
 QWidget { background: #1d1d22; color: #e6e6e6; font-size: 13px; }
@@ -117,8 +118,8 @@ class MainWindow(QMainWindow):
         self.accel_status.setWordWrap(True)
         self.accel_box.layout().addRow(self.accel_status)
         pcol.addWidget(self.accel_box)
-        self.tabs.addTab(_scroll(play), "Prompts && diffusion")
-        self.tabs.addTab(_scroll(setup), "Model / Source / Output")
+        self.tabs.addTab(_scroll(play), "Play")
+        self.tabs.addTab(_scroll(setup), "Setup")
         self.tabs.addTab(self.presets_panel, "Presets")
         self.audio_panel = AudioPanel(session, self.bridge)
         self.tabs.addTab(_scroll(self.audio_panel), "Audio")
@@ -128,7 +129,7 @@ class MainWindow(QMainWindow):
         mcol.addStretch(1)
         self.tabs.addTab(_scroll(midi), "MIDI")
         self.osc_monitor = OscMonitor(session.store, session.osc)
-        self.tabs.addTab(self.osc_monitor, "OSC monitor")
+        self.tabs.addTab(self.osc_monitor, "OSC")
         self.fault_log = FaultLog()
         self.fault_tab = self.tabs.addTab(self.fault_log, "Faults")
 
@@ -138,6 +139,7 @@ class MainWindow(QMainWindow):
         rcol.addWidget(self.input_view)
         rcol.addWidget(self.tabs, 1)
 
+        right.setMinimumWidth(RIGHT_MIN)  # the controls keep their room at 1280 px; the output preview gives way
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(right)

@@ -14,9 +14,10 @@ COLOURS = {"blackout": "#d01818", "freeze": "#1f6fd0", "passthrough": "#8a4fd0",
 # the toggles of the action table, with their colour when on: (action, button text, key, colour)
 TOGGLES = tuple((a.param, a.label.upper(), a.key, COLOURS.get(a.param, "#888888")) for a in ACTIONS if a.toggle)
 PANIC = action("panic")
+SLIDER_MIN = 90  # the bar's sliders share what is left; at 1280 px each keeps this much
 
 BUTTON_CSS = """
-QPushButton {{ font-weight: bold; font-size: 15px; padding: 10px 14px; border-radius: 5px;
+QPushButton {{ font-weight: bold; font-size: 14px; padding: 4px 10px; border-radius: 5px;
                background: #2a2a30; color: #e8e8e8; border: 2px solid {c}; }}
 QPushButton:checked {{ background: {c}; color: white; }}
 """
@@ -42,7 +43,7 @@ class SafetyBar(QFrame):
         row.setContentsMargins(8, 6, 8, 6)
         self.buttons: dict[str, QPushButton] = {}
         for name, text, key, colour in TOGGLES:
-            b = QPushButton(f"{text}  [{key}]")
+            b = QPushButton(f"{text}\n{key}")  # two lines: the bar fits a 1280-wide screen
             b.setObjectName(f"action:{name}")
             b.setCheckable(True)
             b.setChecked(bool(bridge.store.get(name)))
@@ -56,23 +57,23 @@ class SafetyBar(QFrame):
             if name == "passthrough":
                 row.addWidget(QLabel("xfade"))
                 xf = make_control(bridge, "passthrough_time")
-                xf.setMinimumWidth(110)
+                xf.setMinimumWidth(SLIDER_MIN)
                 row.addWidget(xf)
             if name == "fade_to_black":
                 row.addWidget(QLabel("time"))
                 ft = make_control(bridge, "fade_time")
-                ft.setMinimumWidth(110)
+                ft.setMinimumWidth(SLIDER_MIN)
                 row.addWidget(ft)
         row.addSpacing(10)
         row.addWidget(QLabel("Brightness"))
         bright = make_control(bridge, "brightness")
-        bright.setMinimumWidth(150)
+        bright.setMinimumWidth(SLIDER_MIN)
         row.addWidget(bright, 1)
-        self.panic_button = QPushButton(f"{PANIC.label}  [{PANIC.key}]")
+        self.panic_button = QPushButton(f"{PANIC.label}\n{PANIC.key}")
         self.panic_button.setObjectName("action:panic")
         self.panic_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.panic_button.setStyleSheet(
-            "QPushButton { font-weight: bold; font-size: 17px; padding: 10px 22px; border-radius: 5px;"
+            "QPushButton { font-weight: bold; font-size: 16px; padding: 4px 18px; border-radius: 5px;"
             " background: #ff2020; color: white; border: 3px solid #ffd000; }"
         )
         self.panic_button.setToolTip(f"{PANIC.description}  (key {PANIC.key})")
