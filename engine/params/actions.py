@@ -104,7 +104,7 @@ ACTIONS: tuple[Action, ...] = (
     _toggle("fade_to_black", "Fade to black", "Shift+B", "Fade the output to black"),
     Action("panic", "PANIC",
            f"Black now: stop every preset fade, blackout on, passthrough and freeze off, then recall"
-           f" '{SAFE_PRESET}' at once (no fade); the blackout stays on", "safety", f"{ROOT}/panic", key="Esc"),
+           f" '{SAFE_PRESET}' at once (no fade); the blackout stays on", "safety", f"{ROOT}/panic", key="Shift+Esc"),
     Action("tap", "Tap", "One tap of tap tempo", "tempo", f"{ROOT}/tempo/tap", key="T"),
     Action("preset_recall", "Recall", "Recall a preset (with preset_fade_time and preset_quantize)", "presets",
            f"{ROOT}/preset/recall", argument=_PRESET),

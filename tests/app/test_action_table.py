@@ -169,7 +169,7 @@ def test_every_action_has_a_scenario_and_the_table_is_consistent(store):
     assert len(NAMES) == len(set(NAMES)) and len(BY_ADDRESS) == len(ACTIONS)
     keys = [a.key for a in ACTIONS if a.key]
     assert len(keys) == len(set(keys))
-    assert {"blackout": "B", "freeze": "F", "passthrough": "P", "fade_to_black": "Shift+B", "panic": "Esc"}.items() \
+    assert {"blackout": "B", "freeze": "F", "passthrough": "P", "fade_to_black": "Shift+B", "panic": "Shift+Esc"}.items() \
         <= {a.name: a.key for a in ACTIONS}.items()
     for a in ACTIONS:
         if a.toggle:
