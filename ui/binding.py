@@ -76,6 +76,13 @@ class ParamBridge(QObject):
         the setter must block its widget's signals)."""
         self._setters.setdefault(name, []).append(setter)
 
+    def resync(self, names) -> None:
+        """Show the registry's values again in these controls (a change the live lock held, then dropped)."""
+        for name in names:
+            value = self.store.get(name)
+            for setter in self._setters.get(name, ()):
+                setter(value)
+
     def write(self, changes: dict[str, Any]) -> bool:
         try:
             self.store.update(changes, source=GUI)

@@ -12,7 +12,7 @@ from typing import Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QMainWindow, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+from PySide6.QtWidgets import (QApplication, QLabel, QMainWindow, QPushButton, QScrollArea, QSizePolicy, QSplitter,
                                QTabWidget, QVBoxLayout, QHBoxLayout, QWidget)
 
 from engine.params.actions import shortcuts
@@ -22,6 +22,8 @@ from .confirm_bar import ConfirmBar
 from .context import Session
 from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
+from .cue_panel import CuePanel
+from .tempo_widget import TempoWidget
 from .fault_log import FaultLog
 from .frame_view import FrameView
 from .help_overlay import HelpOverlay, key_forms
@@ -30,7 +32,7 @@ from .io_panel import OutputPanel, SourcePanel
 from .midi_panel import MidiPanel
 from .model_panel import TINY_BANNER, ModelPanel
 from .osc_monitor import OscMonitor
-from .output_window import OutputWindow, screen_names
+from .output_control import OutputControl
 from .presets_panel import PresetsPanel
 from .safety_bar import SafetyBar
 
@@ -121,6 +123,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scroll(play), "Play")
         self.tabs.addTab(_scroll(setup), "Setup")
         self.tabs.addTab(self.presets_panel, "Presets")
+        self.cue_panel = CuePanel(session, self.bridge)
+        self.tabs.addTab(_scroll(self.cue_panel), "Next")
         self.audio_panel = AudioPanel(session, self.bridge)
         self.tabs.addTab(_scroll(self.audio_panel), "Audio")
         midi = QWidget()
@@ -222,68 +226,32 @@ class MainWindow(QMainWindow):
         # a long fault message is cut at the window's edge (the whole text is the tooltip); it never widens the window
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         row.addWidget(self.state_label, 1)
+        self.tempo = TempoWidget(self.session, self.bridge)  # BPM, tap and the beat, always in sight
+        row.addWidget(self.tempo)
         self.live_button = QPushButton("LIVE LOCK  [Ctrl+L]")
         self.live_button.setCheckable(True)
-        self.live_button.setToolTip("While on, model reload, resolution change and quitting ask first")
+        self.live_button.toggled.connect(self.session.set_live_lock)  # the session holds reloads from every surface
+        self.live_button.setToolTip("While on, every change that reloads (model, size, steps, output size or rate), from "
+                                    "the console, OSC, MIDI or a preset, waits for a yes; quitting asks first")
         self.live_button.setStyleSheet("QPushButton { font-weight: bold; padding: 6px 14px; }"
                                        " QPushButton:checked { background: #d01818; color: white; }")
         row.addWidget(self.live_button)
-        self.screen_combo = QComboBox()
-        self.screen_combo.setToolTip("the screen (projector) the output window opens on")
-        self.refresh_screens()
+        self.output_control = OutputControl(self._output_frame, self.action_keys,
+                                            lambda m: self.statusBar().showMessage(m, 6000), self)
+        self.screen_combo, self.output_button = self.output_control.screen_combo, self.output_control.button
         row.addWidget(self.screen_combo)
-        self.output_window: OutputWindow | None = None
-        self.output_button = QPushButton("Output window")
-        self.output_button.setCheckable(True)
-        self.output_button.setToolTip("full-screen output on the chosen screen, for a projector (Esc there closes it)")
-        self.output_button.toggled.connect(self.set_output_window)
         row.addWidget(self.output_button)
         help_button = QPushButton("Keys  [F1]")
         help_button.clicked.connect(self.toggle_help)
         row.addWidget(help_button)
         return row
 
-    # -- full-screen output window ---------------------------------------------------------
-    def refresh_screens(self) -> None:
-        current = self.screen_combo.currentText()
-        self.screen_combo.clear()
-        for label, screen in screen_names():
-            self.screen_combo.addItem(label, screen)
-        i = self.screen_combo.findText(current)
-        if i >= 0:
-            self.screen_combo.setCurrentIndex(i)
+    @property
+    def output_window(self):
+        return self.output_control.window
 
     def set_output_window(self, on: bool) -> None:
-        if not on:
-            if self.output_window is not None:
-                w, self.output_window = self.output_window, None
-                w.closed.disconnect(self._output_window_closed)
-                w.close()
-                w.deleteLater()
-            return
-        screen = self.screen_combo.currentData()
-        if screen is None:
-            self.refresh_screens()
-            screen = self.screen_combo.currentData()
-        if screen is None:
-            self.statusBar().showMessage("no screen to open the output window on", 6000)
-            self._set_output_button(False)
-            return
-        self.output_window = OutputWindow(self._output_frame, screen, keys=self.action_keys(),
-                                          windowed=len(screen_names()) < 2)
-        self.output_window.closed.connect(self._output_window_closed)
-        self.output_window.open()
-
-    def _output_window_closed(self) -> None:  # Esc in the output window
-        w, self.output_window = self.output_window, None
-        if w is not None:
-            w.deleteLater()
-        self._set_output_button(False)
-
-    def _set_output_button(self, on: bool) -> None:
-        self.output_button.blockSignals(True)
-        self.output_button.setChecked(on)
-        self.output_button.blockSignals(False)
+        self.output_control.set_open(on)
 
     @property
     def live_locked(self) -> bool:
@@ -312,8 +280,7 @@ class MainWindow(QMainWindow):
     def _refresh_previews(self) -> None:
         self.output_view.refresh()
         self.input_view.refresh()
-        if self.output_window is not None:
-            self.output_window.refresh()
+        self.output_control.refresh()
         if self.first_frame_s is None and self.output_view.frames_shown:
             self.first_frame_s = time.monotonic() - self.started_at
 
@@ -330,6 +297,8 @@ class MainWindow(QMainWindow):
         self._show_accel(m.accel)
         self.hud.set_midi(*self.midi_panel.refresh())
         self.presets_panel.follow(getattr(self.session.show, "last_preset", None))
+        if status.held and not self.confirm_bar.asking:  # a reload-class change from any surface waits for a yes
+            self._ask_held(status.held)
         s = self.session.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)
@@ -379,13 +348,12 @@ class MainWindow(QMainWindow):
         if isinstance(recent, str):
             recent = [recent]
         self.model_panel.set_recent([self.session.store.get("model"), *recent])
-        self.live_button.setChecked(self.settings.value("live_lock", False, type=bool))
+        self.live_button.setChecked(self.session.status().live_lock)  # as the show was left (the show file)
 
     def _save(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("splitter", self.splitter.saveState())
         self.settings.setValue("recent_models", self.model_panel.recent)
-        self.settings.setValue("live_lock", self.live_locked)
         self.settings.sync()
 
     def closeEvent(self, event) -> None:
@@ -395,6 +363,11 @@ class MainWindow(QMainWindow):
             return
         self.shutdown()
         event.accept()
+
+    def _ask_held(self, held: dict) -> None:
+        what = ", ".join(f"{n} {v}" for n, v in held.items())
+        self.confirm_bar.ask(f"Apply {what}? It reloads (a short pause).", lambda: self.session.answer_held(True),
+                             lambda: self.bridge.resync(self.session.answer_held(False)))
 
     def _quit(self) -> None:
         self._quit_confirmed = True
@@ -410,6 +383,7 @@ class MainWindow(QMainWindow):
         self.set_output_window(False)
         self.osc_monitor.close_monitor()
         self.audio_panel.stop()
+        self.cue_panel.shutdown()
         self._save()
         self.model_panel.cancel()
         self.model_panel.detach()

@@ -26,6 +26,7 @@ from typing import Any, Callable
 from .audio import SessionAudio
 from .config import SessionConfig
 from .errors import SessionError
+from .live_lock import LiveLock
 from .midi import SessionMidi
 from .persist import ShowFile
 from .sinks import make_sink
@@ -67,6 +68,7 @@ class ShowSession:
         self.preview = PreviewSink() if config.preview else None
         if self.preview is not None:
             self.pipeline.add_sink(self.preview)
+            self.show.capture = lambda: self.preview.latest()[0]  # a saved preset's thumbnail: the output now
         self._specs: dict[str, str] = {}  # sink name -> spec
         for spec in config.sinks:
             self._add(make_sink(spec), spec)
@@ -79,6 +81,9 @@ class ShowSession:
         self._wanted: str | None = None  # a model asked for while another was loading: loaded next
         self.show.recaller.on_error = lambda message: self.pipeline.metrics.fault("preset recall", message)
         self._unsubscribe = store.subscribe(self._on_param)
+        # after the restore: a restored show is not a change to hold; the lock comes back as it was left
+        self.live_lock = LiveLock(store, SESSION)
+        self.live_lock.set(bool(self.remembered("live_lock", False)))
         if generator is not None:
             self.model.adopt(store.get("model"), generator)
         self.started = self.stopped = False
@@ -122,6 +127,7 @@ class ShowSession:
             return
         self.stopped = True
         self._unsubscribe()
+        self.live_lock.close()
         self.model.cancel()
         steps = [self.midi.close, self.osc.stop if self.osc is not None else None, self.show.stop, self.audio.stop,
                  self.show_file.stop]  # the show as it ends is saved
@@ -208,6 +214,25 @@ class ShowSession:
             self.pipeline = new
             self.audio.publish_to(new.metrics)
 
+    def set_live_lock(self, on: bool) -> None:
+        """While on, a change that reloads (model, size, steps, output size or rate, ...), from any surface, is held
+        until :meth:`answer_held` says yes; it is remembered with the show."""
+        self.live_lock.set(on)
+        self.remember("live_lock", bool(on))
+
+    def answer_held(self, yes: bool) -> dict[str, Any]:
+        """Apply (``yes``) or drop every change the live lock holds; returns them."""
+        held = self.live_lock.take_held()
+        if yes and held:
+            values = {n: v for n, v in held.items() if n != "model"}
+            if values:
+                self.store.update(values, source=SESSION)
+            if {"output_size", "output_fps"} & values.keys():
+                self.apply_output()
+            if "model" in held:
+                self.load_model(held["model"])
+        return held
+
     def remember(self, key: str, value: Any) -> None:
         """Keep ``value`` (anything JSON holds) with the show: it is in the show file and comes back after a restart
         (the console's live lock, ...). TypeError when JSON cannot hold it."""
@@ -241,7 +266,8 @@ class ShowSession:
         out = (pipe.out_size, pipe.out_fps) if getattr(pipe, "out_size", None) is not None else None
         return ShowStatus(pipeline=pipe.snapshot_metrics(), model=self.model.state(), model_name=self.store.get("model"),
                           source=self.source_spec, sinks=tuple(self._specs.values()), audio=self.audio.state(),
-                          midi=self.midi.state(), osc=dict(server.stats) if server is not None else None, output=out)
+                          midi=self.midi.state(), osc=dict(server.stats) if server is not None else None, output=out,
+                          live_lock=self.live_lock.locked, held=self.live_lock.held())
 
     # -- inside --------------------------------------------------------------------------
     def _osc(self, config: SessionConfig):
@@ -305,9 +331,5 @@ class ShowSession:
         if name != "model" or source == SESSION or not self.started or self.stopped:
             return
         state = self.model.state()
-        if source == self.show.recaller.source:  # a preset recall: looks do not switch the model
-            if state.running is not None and value != state.running and state.loading is None:
-                self.store.set("model", state.running, source=SESSION)
-            return
         if value not in (state.running, state.loading):
             self.load_model(value)  # OSC, MIDI or the console asked for another model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -38,3 +38,5 @@ class ShowStatus:
     midi: MidiState
     osc: Any = None  # the OSC server's counters (dict), or None when OSC is off
     output: tuple[tuple[int, int], float] | None = None  # the output size and fps running now
+    live_lock: bool = False  # reload-class changes wait for a yes
+    held: dict = field(default_factory=dict)  # the changes the live lock holds: parameter -> value asked for

@@ -142,6 +142,7 @@ class ParamStore:
         self._version = 0
         self._listeners: list[Listener] = []
         self._batch_listeners: list[BatchListener] = []
+        self._guard: Callable[[dict, Any], dict] | None = None
         self._snapshot = Snapshot(0, MappingProxyType(dict(self._values)))
 
     # -- declarations -------------------------------------------------------
@@ -171,9 +172,11 @@ class ParamStore:
         holds the expected value is skipped, atomically (a fade step never overwrites a fader
         that a hand moved since the last step)."""
         clean = {n: self.spec(n).validate(v) for n, v in changes.items()}
+        guard = self._guard
+        allowed = guard(clean, source) if guard is not None else clean
         changed: list[tuple[str, Any]] = []
         with self._lock:
-            for n, v in clean.items():
+            for n, v in allowed.items():
                 if expect is not None and n in expect and self._values[n] != expect[n]:
                     continue
                 if self._values[n] != v or self._params[n].kind is Kind.TRIGGER:
@@ -192,6 +195,11 @@ class ParamStore:
             for cb in batch_listeners:
                 cb(dict(changed), source, version)
         return clean
+
+    def set_guard(self, guard: Callable[[dict, Any], dict] | None) -> None:
+        """``guard(changes, source) -> the changes to apply now``: checked values go through it before they apply
+        (the show's live lock holds reload-class changes there until the operator says yes). None: no guard."""
+        self._guard = guard
 
     def reset(self, name: str, source: Any = None) -> Any:
         return self.set(name, self.spec(name).default, source=source)

@@ -56,5 +56,5 @@ def test_layout_and_recent_models_persist(qtbot, make_session, settings):
     w.shutdown()
     settings.sync()
     assert "stabilityai/sd-turbo" in settings.value("recent_models")
-    assert settings.value("live_lock", type=bool) is True
+    assert console.remembered("live_lock") is True  # kept with the show (the show file), not the window
     assert settings.value("geometry") is not None
