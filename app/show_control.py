@@ -39,6 +39,10 @@ SOURCE = "show"  # the source of a registry write an action makes when its calle
 log = logging.getLogger("dreamdeck.show")
 
 
+# what "release all" turns off: every switch of the safety group that hides or holds the picture
+RELEASED = ("blackout", "blackout_momentary", "freeze", "passthrough", "fade_to_black")
+
+
 class ShowControl:
     def __init__(
         self,
@@ -98,6 +102,8 @@ class ShowControl:
             return None
         if a.name == "panic":
             return self.panic(source)
+        if a.name == "release":
+            return self.release(source)
         if a.name == "tap":
             return self.tap(source)
         if a.name == "preset_recall":
@@ -119,6 +125,10 @@ class ShowControl:
         if a.name == "cue_reset":
             return self.cue.reset()
         raise ShowActionError(f"{a.name} has no executor here")  # a table entry added without one
+
+    def release(self, source: object = None) -> None:
+        """Every safety control off in one update: what PANIC (or a hand) turned on, the picture back at once."""
+        self.store.update({name: False for name in RELEASED}, source=_source(source))
 
     def panic(self, source: object = None) -> str | None:
         """Black now; stop every fade; passthrough and freeze off; then the safe preset, applied at

@@ -199,8 +199,8 @@ class MainWindow(QMainWindow):
 
     def run_action(self, name: str, arg=None) -> bool:
         """Run an action of the table through the session, as OSC and MIDI do; a refusal goes to the status bar."""
-        if name == "panic":
-            self.safety.panic()  # its message stays on the state line
+        if name in ("panic", "release"):
+            getattr(self.safety, name)()  # PANIC's message stays on the state line until a release
             return True
         try:
             result = self.session.trigger(name, arg, source=GUI)

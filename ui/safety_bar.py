@@ -14,6 +14,7 @@ COLOURS = {"blackout": "#d01818", "freeze": "#1f6fd0", "passthrough": "#8a4fd0",
 # the toggles of the action table, with their colour when on: (action, button text, key, colour)
 TOGGLES = tuple((a.param, a.label.upper(), a.key, COLOURS.get(a.param, "#888888")) for a in ACTIONS if a.toggle)
 PANIC = action("panic")
+RELEASE = action("release")
 SLIDER_MIN = 90  # the bar's sliders share what is left; at 1280 px each keeps this much
 
 BUTTON_CSS = """
@@ -69,6 +70,13 @@ class SafetyBar(QFrame):
         bright = make_control(bridge, "brightness")
         bright.setMinimumWidth(SLIDER_MIN)
         row.addWidget(bright, 1)
+        self.release_button = QPushButton(f"{RELEASE.label.upper()}\n{RELEASE.key}")
+        self.release_button.setObjectName("action:release")
+        self.release_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.release_button.setStyleSheet(BUTTON_CSS.format(c="#3ad36a"))
+        self.release_button.setToolTip(f"{RELEASE.description}  (key {RELEASE.key})")
+        self.release_button.clicked.connect(self.release)
+        row.addWidget(self.release_button)
         self.panic_button = QPushButton(f"{PANIC.label}\n{PANIC.key}")
         self.panic_button.setObjectName("action:panic")
         self.panic_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -83,6 +91,13 @@ class SafetyBar(QFrame):
 
     def toggle(self, name: str) -> None:
         self.bridge.write({name: not bool(self.bridge.store.get(name))})
+
+    def release(self) -> None:
+        """Release all: every safety control off in one action (the table's release)."""
+        leave_text_field(self)
+        if self.session is not None:
+            self.session.trigger("release", source=GUI)
+        self.message = ""
 
     def panic(self) -> None:
         """The action table's PANIC: black now, every fade stopped, the safe preset at once."""

@@ -105,6 +105,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("panic", "PANIC",
            f"Black now: stop every preset fade, blackout on, passthrough and freeze off, then recall"
            f" '{SAFE_PRESET}' at once (no fade); the blackout stays on", "safety", f"{ROOT}/panic", key="Shift+Esc"),
+    Action("release", "Release all",
+           "Undo PANIC and every safety control in one go: blackout (latched and held), freeze, passthrough and fade"
+           " to black all off, so the picture comes back as it goes out", "safety", f"{ROOT}/release", key="Shift+R"),
     Action("tap", "Tap", "One tap of tap tempo", "tempo", f"{ROOT}/tempo/tap", key="T"),
     Action("preset_recall", "Recall", "Recall a preset (with preset_fade_time and preset_quantize)", "presets",
            f"{ROOT}/preset/recall", argument=_PRESET),

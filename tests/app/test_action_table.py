@@ -68,6 +68,16 @@ def _panic(run: Run, show: Show) -> None:
     assert not show.control.recaller.busy and show.control.last_preset == SAFE_PRESET
 
 
+def _release(run: Run, show: Show) -> None:
+    s = show.store
+    s.update({"blackout": True, "blackout_momentary": True, "freeze": True, "passthrough": True, "fade_to_black": True})
+    run()
+    assert not any(s.get(n) for n in ("blackout", "blackout_momentary", "freeze", "passthrough", "fade_to_black"))
+    show.control.panic()  # PANIC, then one release brings the picture back: nothing dimmed stays on
+    run()
+    assert not any(s.get(n) for n in ("blackout", "freeze", "passthrough", "fade_to_black"))
+
+
 def _tap(run: Run, show: Show) -> None:
     show.store.set("bpm", 60.0)
     run()
@@ -151,7 +161,7 @@ def _cue_reset(run: Run, show: Show) -> None:
 
 SCENARIOS = {
     **{a.name: _toggle(a.param) for a in ACTIONS if a.toggle},
-    "panic": _panic, "tap": _tap, "preset_recall": _recall, "preset_next": _next, "preset_previous": _previous,
+    "panic": _panic, "release": _release, "tap": _tap, "preset_recall": _recall, "preset_next": _next, "preset_previous": _previous,
     "preset_save": _save, "preset_list": _list, "preset_rename": _rename, "preset_delete": _delete,
     "take": _take, "cue_preset": _cue_preset, "cue_reset": _cue_reset,
 }

@@ -80,3 +80,17 @@ def test_a_click_on_a_safety_button_takes_the_keyboard_out_of_a_text_field(windo
     field = _field(window)
     window.safety.buttons["freeze"].click()
     assert not field.hasFocus()
+
+
+def test_one_action_releases_panic_completely_and_the_buttons_show_what_goes_out(window, qtbot):
+    store = window.session.store
+    store.set("passthrough", True)
+    qtbot.keyClick(window, Qt.Key.Key_Escape, SHIFT)  # PANIC: blackout, and the safe preset's fade to black
+    qtbot.waitUntil(lambda: window.safety.buttons["blackout"].isChecked() and window.safety.buttons["fade_to_black"].isChecked(),
+                    timeout=2000)
+    window.safety.release_button.click()  # one action
+    assert not any(store.get(n) for n in ("blackout", "blackout_momentary", "freeze", "passthrough", "fade_to_black"))
+    qtbot.waitUntil(lambda: not any(b.isChecked() for b in window.safety.buttons.values()), timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    qtbot.keyClick(window, Qt.Key.Key_R, SHIFT)  # and by its key
+    assert store.get("blackout") is False
