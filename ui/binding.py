@@ -17,8 +17,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QMenu, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractSlider, QAbstractSpinBox, QCheckBox, QComboBox, QLineEdit, QMenu, QSpinBox,
+                               QWidget)
 from superqt import QLabeledDoubleSlider
 
 from engine.params.registry import Kind, Param, ParamError, ParamStore
@@ -104,6 +105,27 @@ def _blocked(widget: QWidget, fn: Callable[[], None]) -> None:
         blocker.unblock()
 
 
+class _WheelGuard(QObject):
+    """A mouse wheel over a slider, spin box or list box scrolls the panel, not the value, unless the control has
+    been clicked (has the keyboard): scrolling past the brightness slider must not dim the show."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Wheel and not obj.hasFocus():
+            event.ignore()
+            return True
+        return False
+
+
+WHEEL_GUARD = _WheelGuard()
+
+
+def _guard_wheel(widget: QWidget) -> None:
+    for w in [widget, *widget.findChildren(QWidget)]:
+        if isinstance(w, (QAbstractSlider, QAbstractSpinBox, QComboBox)):
+            w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel needs a click first, never mere hovering
+            w.installEventFilter(WHEEL_GUARD)
+
+
 def make_control(bridge: ParamBridge, name: str, label: str | None = None) -> QWidget:
     """The widget for parameter ``name``, bound both ways to the registry."""
     p: Param = bridge.store.spec(name)
@@ -146,9 +168,12 @@ def make_control(bridge: ParamBridge, name: str, label: str | None = None) -> QW
         w.setPlaceholderText(p.description + " (Enter applies)")
         w.setMaxLength(p.max_length)
         w.returnPressed.connect(lambda: bridge.write({name: w.text()}))
-        bridge.bind(name, lambda v: _blocked(w, lambda: w.setText(str(v))) if not w.hasFocus() else None)
+        bridge.bind(name, lambda v: _blocked(w, lambda: (w.setText(str(v)), w.setCursorPosition(0)))
+                    if not w.hasFocus() else None)
+        w.setCursorPosition(0)  # a long prompt shows its beginning, not its end
     w.setToolTip(tip)
     w.setObjectName(f"param:{name}")
+    _guard_wheel(w)
     if k is not Kind.STR:  # right-click: Learn MIDI (text has nothing a controller could send)
         w.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         w.customContextMenuRequested.connect(lambda pos: bridge.control_menu(w, name).exec(w.mapToGlobal(pos)))

@@ -51,4 +51,18 @@ class Session(Protocol):
     def trigger(self, action: str, arg: Any = None, source: Any = None) -> Any:
         """Run an action of engine.params.actions (blackout, panic, tap, preset_next, ...)."""
 
+    def set_live_lock(self, on: bool) -> None:
+        """While on, changes that reload (from any surface) wait for answer_held; remembered with the show."""
+
+    def answer_held(self, yes: bool) -> dict:
+        """Apply or drop the changes the live lock holds; returns them."""
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a fact with the show (restored after a restart)."""
+
+    def remembered(self, key: str, default: Any = None) -> Any: ...
+
+    def fresh_look(self, source: Any = None) -> dict:
+        """Every value of the look back to its default (the model, output and acceleration stay)."""
+
     def stop(self, timeout: float = 2.0) -> None: ...

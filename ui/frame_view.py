@@ -77,6 +77,11 @@ class FrameView(QWidget):
             f.setBold(True)
             f.setPointSize(max(12, self.height() // 14))
             p.setFont(f)
+            room = self.width() * 0.92
+            wide = p.fontMetrics().horizontalAdvance(self.badge)
+            if wide > room:  # "BLACKOUT  FADE TO BLACK" fits the picture's width, whatever the window
+                f.setPointSize(max(8, int(f.pointSize() * room / wide)))
+                p.setFont(f)
             p.setPen(QColor(255, 70, 70))
             p.drawText(self.rect().adjusted(0, 0, 0, -self.height() // 8), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, self.badge)
         p.end()

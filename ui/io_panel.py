@@ -22,6 +22,8 @@ class SourcePanel(QGroupBox):
         col = QVBoxLayout(self)
         row = QHBoxLayout()
         self.picker = QComboBox()
+        # "Video file…" / "Image…" open the file dialog as soon as they are chosen (no extra click on Use)
+        self.picker.activated.connect(lambda _: self.use_selected() if self.picker.currentData() in ("file:", "image:") else None)
         row.addWidget(self.picker, 1)
         rescan = QPushButton("Rescan")
         rescan.setToolTip("look for cameras again")

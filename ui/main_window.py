@@ -47,6 +47,8 @@ QLineEdit, QSpinBox, QComboBox, QListWidget { background: #111116; border: 1px s
 QTabBar::tab { background: #26262d; padding: 6px 14px; } QTabBar::tab:selected { background: #3a3a48; }
 QPushButton { background: #30303a; border: 1px solid #50505c; padding: 5px 10px; border-radius: 3px; }
 QPushButton:checked { background: #c02020; }
+QCheckBox::indicator { width: 15px; height: 15px; border: 2px solid #8a8a98; border-radius: 3px; background: #111116; }
+QCheckBox::indicator:checked { background: #4a9eff; border-color: #9fc3ff; }
 """
 
 
@@ -106,6 +108,12 @@ class MainWindow(QMainWindow):
         scol = QVBoxLayout(setup)
         for w in (self.model_panel, self.source_panel, self.output_panel):
             scol.addWidget(w)
+        self.fresh_button = QPushButton("Fresh look: every value back to its default (model and output stay)")
+        self.fresh_button.setToolTip("the show is saved as it goes and comes back after a restart; this starts the look "
+                                     "clean (as 'dreamdeck --fresh' does at start)")
+        self.fresh_button.clicked.connect(lambda: self.confirm("Reset the whole look to the defaults?",
+                                                               lambda: self.session.fresh_look(GUI)))
+        scol.addWidget(self.fresh_button)
         scol.addStretch(1)
         self.tabs = QTabWidget()
         play = QWidget()
@@ -165,6 +173,7 @@ class MainWindow(QMainWindow):
         self._shortcut("Ctrl+L", self.live_button.toggle)
         self._shortcut("Esc", self.escape)  # dismisses: never panic
 
+        self.statusBar().setSizeGripEnabled(False)  # there from the start: a first message never pushes the bar up
         self._restore()
         self._update_banner()
         self.preview_timer = QTimer(self)

@@ -154,7 +154,7 @@ class ModelPanel(QGroupBox):
         self.cancel_button.setEnabled(False)
         if state.error:
             still = f"Still running {self.current!r}." if self.current else "The output shows the input meanwhile."
-            self.error_label.setText(f"Could not load {state.attempted!r}: {state.error}. {still}")
+            self.error_label.setText(f"Could not load {state.attempted!r}: {state.error.rstrip('.')}. {still}")
             self.error_label.show()
             self.failed.emit(self.error_label.text())
             return
