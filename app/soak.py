@@ -244,9 +244,10 @@ def cmd_soak(a) -> int:
 
     sampler.start()
     scenario.start()
+    window_seen = None
     try:
         if a.console:
-            _run_window(session, seconds, wind_down)
+            window_seen = _run_window(session, seconds, wind_down)
         else:
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
@@ -269,6 +270,14 @@ def cmd_soak(a) -> int:
     result["osc_driver"] = json.loads(out.strip().splitlines()[-1]) if out and out.strip() else None
     result["osc_server"] = session.osc.stats
     result["sources_refused"] = scenario.refused
+    if window_seen is not None:  # the console: its window holds still under all that traffic
+        result["window"] = window_seen
+        if len(window_seen["geometries"]) > 1:
+            result["passed"] = False
+            result["problems"].append(f"the console window moved or changed size: {window_seen['geometries'][:4]}")
+        if not window_seen["osc_addresses_shown"]:
+            result["passed"] = False
+            result["problems"].append("the HUD never showed an OSC address coming in")
     result["csv"] = os.path.abspath(a.csv)
     print(summary_line(result), flush=True)
     if a.json:
@@ -276,7 +285,9 @@ def cmd_soak(a) -> int:
     return 0 if result["passed"] else 1
 
 
-def _run_window(session, seconds: float, wind_down) -> None:
+def _run_window(session, seconds: float, wind_down) -> dict:
+    """The console over the soak's show; returns what its window did: every geometry it took after the first
+    second, and whether the HUD showed the OSC addresses coming in."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -285,9 +296,23 @@ def _run_window(session, seconds: float, wind_down) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(session)
     window.show()
+    seen = {"geometries": [], "osc_addresses_shown": 0}
+
+    def look() -> None:  # once a second: where the window is, and what the HUD's OSC cell says
+        g = window.geometry().getRect()
+        if not seen["geometries"] or seen["geometries"][-1] != g:
+            seen["geometries"].append(g)
+        if "/dreamdeck/" in window.hud.cells["osc"].text():
+            seen["osc_addresses_shown"] += 1
+
+    watch = QTimer()
+    watch.timeout.connect(look)
+    QTimer.singleShot(1000, lambda: watch.start(1000))  # after the window has settled on screen
     QTimer.singleShot(int(seconds * 1000), app.quit)
     try:
         app.exec()
     finally:
+        watch.stop()
         wind_down()
         window.shutdown()
+    return seen
