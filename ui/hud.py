@@ -11,6 +11,11 @@ from engine.live.status import LiveStatus
 GREEN, YELLOW, RED, GREY = "#3ad36a", "#f0c419", "#ff4b4b", "#9a9aa5"
 
 
+def count(n: int) -> str:
+    """A night's counter in a few characters: 980, 12.3k, 4.1M."""
+    return str(n) if n < 1000 else f"{n / 1000:.1f}k" if n < 1_000_000 else f"{n / 1_000_000:.1f}M"
+
+
 def rate_colour(fps: float, target: float) -> str:
     """≥95 % of the target green, ≥80 % yellow, else red."""
     if target <= 0:
@@ -26,6 +31,9 @@ CELLS = {
 }
 
 
+COLUMN_SHARES = (2, 2, 2, 3, 3, 2)
+
+
 class Hud(QWidget):
     """Two rows of fixed cells: a cell never widens the window (its text is cut at the cell's edge, the whole text
     is its tooltip) and nothing moves when numbers grow."""
@@ -39,13 +47,13 @@ class Hud(QWidget):
         self.cells: dict[str, QLabel] = {}
         for key, (row, col, span) in CELLS.items():
             lab = QLabel("")
-            lab.setStyleSheet("font-family: monospace; font-size: 12px; padding: 0 2px;")
+            lab.setStyleSheet("font-family: monospace; font-size: 11px; padding: 0 1px;")
             lab.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             lab.setMinimumWidth(0)
             grid.addWidget(lab, row, col, 1, span)
             self.cells[key] = lab
-        for col in range(6):
-            grid.setColumnStretch(col, 1)
+        for col, share in enumerate(COLUMN_SHARES):  # wider where the numbers are longer
+            grid.setColumnStretch(col, share)
         self._osc_prev: tuple[float, int] | None = None
         self._shown: dict[str, str] = {}
 
@@ -69,12 +77,12 @@ class Hud(QWidget):
         problem = m.source_problem
         self._set("input", f"IN {m.input_fps:4.1f}/{source_fps:.0f}", RED if problem else rate_colour(m.input_fps, source_fps))
         self._set("generate", f"GEN {m.generate_fps:4.1f}/{model_fps:.0f}", rate_colour(m.generate_fps, model_fps))
-        self._set("output", f"OUT {m.output_fps:4.1f}/{out_target:.0f}fps", rate_colour(m.output_fps, out_target))
+        self._set("output", f"OUT {m.output_fps:4.1f}/{out_target:.0f}", rate_colour(m.output_fps, out_target))
         if m.latency_ms is None:
             self._set("latency", "LAT –", GREY)
         else:
-            self._set("latency", f"LAT {m.latency_ms:.0f}ms/{m.latency_frames:.1f}fr")
-        self._set("drops", f"DROP {m.dropped_input} REP {m.repeated_output}")
+            self._set("latency", f"LAT {m.latency_ms:.0f}ms {m.latency_frames:.1f}f")
+        self._set("drops", f"DROP {count(m.dropped_input)} REP {count(m.repeated_output)}")
         self._set("skip", f"SKIP {m.skip_rate * 100:.0f}%")
         load = f"CPU {m.cpu_percent:.0f}%"
         if m.gpu_util_percent is not None:

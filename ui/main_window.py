@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         root.setContentsMargins(6, 6, 6, 0)
         root.setSpacing(4)
         root.addLayout(self._top_row())
+        root.addWidget(self.state_label)
         self.banner = QLabel(TINY_BANNER)
         self.banner.setWordWrap(True)
         self.banner.setStyleSheet("background: #3b3000; color: #ffe9a0; padding: 6px; border: 1px solid #8a7000;")
@@ -130,7 +131,7 @@ class MainWindow(QMainWindow):
         pcol.addWidget(self.accel_box)
         self.tabs.addTab(_scroll(play), "Play")
         self.tabs.addTab(_scroll(setup), "Setup")
-        self.tabs.addTab(self.presets_panel, "Presets")
+        self.tabs.addTab(_scroll(self.presets_panel), "Presets")
         self.cue_panel = CuePanel(session, self.bridge)
         self.tabs.addTab(_scroll(self.cue_panel), "Next")
         self.audio_panel = AudioPanel(session, self.bridge)
@@ -234,7 +235,7 @@ class MainWindow(QMainWindow):
         self.state_label = QLabel()
         # a long fault message is cut at the window's edge (the whole text is the tooltip); it never widens the window
         self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.state_label, 1)
+        row.addStretch(1)  # the state line has a row of its own, under this one: the whole width is its
         self.tempo = TempoWidget(self.session, self.bridge)  # BPM, tap and the beat, always in sight
         row.addWidget(self.tempo)
         self.live_button = QPushButton("LIVE LOCK  [Ctrl+L]")
@@ -250,7 +251,7 @@ class MainWindow(QMainWindow):
         self.screen_combo, self.output_button = self.output_control.screen_combo, self.output_control.button
         row.addWidget(self.screen_combo)
         row.addWidget(self.output_button)
-        help_button = QPushButton("Keys  [F1]")
+        help_button = QPushButton("Keys F1")
         help_button.clicked.connect(self.toggle_help)
         row.addWidget(help_button)
         return row

@@ -17,6 +17,7 @@ class OutputControl(QObject):
         self.window: OutputWindow | None = None
         self.screen_combo = QComboBox()
         self.screen_combo.setToolTip("the screen (projector) the output window opens on")
+        self.screen_combo.setMaximumWidth(170)  # a long screen name never crowds the top row
         self.refresh_screens()
         self.button = QPushButton("Output window")
         self.button.setCheckable(True)

@@ -56,8 +56,8 @@ class TempoWidget(QWidget):
         row.addWidget(self.light)
         per_bar = make_control(bridge, "beats_per_bar")
         per_bar.setToolTip("beats in a bar\n" + per_bar.toolTip())
+        per_bar.setMaximumWidth(56)  # the top row is shared: the console fits 1280 px
         row.addWidget(per_bar)
-        row.addStretch(1)
         self.message = ""  # the last refusal, in the session's words
         self.beats_shown = 0  # how many beats the light has shown (tests, and a sign it moves)
         self._state = (-1, False)  # (beat count, lit) on show
