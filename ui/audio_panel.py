@@ -7,10 +7,11 @@ audio engine, which runs on its own threads and never blocks the window.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                QVBoxLayout, QWidget)
 
 from .control_panels import param_form
+from .file_pick import pick_file
 
 NONE_ITEM, FILE_ITEM = "None (silence)", "Sound file…"
 GREY, RED, GREEN, AMBER = "#8a8a8a", "#ff6b6b", "#7bd88f", "#ffcc66"
@@ -99,11 +100,8 @@ class AudioPanel(QWidget):
     def _input_chosen(self, index: int) -> None:
         if self.input_picker.itemData(index) != "file":
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Sound file", "", "Sound (*.wav *.flac *.ogg *.aiff *.aif *.mp3)")
-        if path:
-            self.use_file(path)
-        else:
-            self.input_picker.setCurrentIndex(0)
+        self.input_picker.setCurrentIndex(0)  # until a file is chosen (the chooser never blocks the show)
+        pick_file(self, "Sound file", "Sound (*.wav *.flac *.ogg *.aiff *.aif *.mp3)", self.use_file)
 
     def use_file(self, path: str) -> None:
         self._file = path

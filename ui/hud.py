@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from html import escape
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QWidget
 
 from engine.live.status import LiveStatus
@@ -56,6 +58,7 @@ class Hud(QWidget):
             grid.setColumnStretch(col, share)
         self._osc_prev: tuple[float, int] | None = None
         self._shown: dict[str, str] = {}
+        self._wanted: dict[str, tuple[str, str]] = {}  # the whole text and colour of each cell
 
     def set_audio(self, text: str, colour: str) -> None:
         """The audio engine's cell: renderer and xruns (red when the output glitched)."""
@@ -66,11 +69,19 @@ class Hud(QWidget):
         self._set("midi", text, colour)
 
     def _set(self, key: str, text: str, colour: str = "#e6e6e6") -> None:
-        html = f"<span style='color:{colour}'>{text}</span>"
+        self._wanted[key] = (text, colour)
+        cell = self.cells[key]
+        shown = cell.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(0, cell.width() - 4))
+        html = f"<span style='color:{colour}'>{escape(shown)}</span>"
         if self._shown.get(key) != html:  # a label re-laid out four times a second for nothing costs a repaint each
             self._shown[key] = html
-            self.cells[key].setText(html)
-            self.cells[key].setToolTip(text)
+            cell.setText(html)
+            cell.setToolTip(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        for key, (text, colour) in list(self._wanted.items()):  # cut anew ("…") to the cells' new widths
+            self._set(key, text, colour)
 
     def update_from(self, m: LiveStatus, source_fps: float, model_fps: float, out_target: float, osc_stats: dict | None,
                     osc_last: str = "") -> None:
@@ -99,7 +110,7 @@ class Hud(QWidget):
             self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
         faults = m.faults
         if problem:  # the source is down now: named at once, above older faults
-            self._set("faults", f"SOURCE {m.source}: {problem}", RED)
+            self._set("faults", f"SOURCE: {problem} ({m.source})", RED)  # what is wrong first: a long path is cut
         elif m.watchdog:
             self._set("faults", "WATCHDOG covering a stall", RED)
         elif faults:

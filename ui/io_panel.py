@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QVBoxLayout, QWidget)
 
 from .binding import GUI, make_control
+from .file_pick import pick_file
 
 PATTERNS = [("Test pattern (moving)", "pattern"), ("Test pattern (still)", "pattern:static"), ("Screen", "screen")]
 FILE_ITEM, IMAGE_ITEM = "Video file…", "Image…"
@@ -63,10 +64,8 @@ class SourcePanel(QGroupBox):
         spec = self.picker.currentData()
         if spec in ("file:", "image:"):
             filt = "Videos (*.mp4 *.mov *.mkv *.avi *.webm);;All files (*)" if spec == "file:" else "Images (*.png *.jpg *.jpeg *.webp *.bmp)"
-            path, _ = QFileDialog.getOpenFileName(self, "Source", "", filt)
-            if not path:
-                return
-            spec += path
+            pick_file(self, "Source", filt, lambda path, kind=spec: self.use(kind + path))  # never blocks the show
+            return
         elif spec == "screen" and self.region.text().strip():
             spec = "screen:" + self.region.text().strip().replace(" ", "")
         self.use(spec)
@@ -219,5 +218,12 @@ class OutputPanel(QGroupBox):
             self.vcam_status.setText(f"<span style='color:{colour}'>{st} {where}</span>")
         if self.recorder is not None:
             sink = self.session.sink(self.recorder)
-            if sink is not None:
+            if sink is None:  # finished by the session (the output changed size or rate): saved, not lost
+                self.recorder = None
+                self.rec_button.blockSignals(True)
+                self.rec_button.setChecked(False)
+                self.rec_button.blockSignals(False)
+                self.rec_button.setText("● Record")
+                self.rec_status.setText("recording saved: the output changed size or rate")
+            else:
                 self.rec_status.setText(f"recording {sink.path.name}: {sink.frames} frames ({sinks.get(self.recorder, '')})")

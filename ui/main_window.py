@@ -35,21 +35,11 @@ from .osc_monitor import OscMonitor
 from .output_control import OutputControl
 from .presets_panel import PresetsPanel
 from .safety_bar import SafetyBar
+from .style import STYLE
 
 PREVIEW_HZ = 30
 RIGHT_MIN = 600  # px: the control column (prompt rows: text, weight, tools) at its narrowest
 HUD_HZ = 4
-STYLE = """
-QWidget { background: #1d1d22; color: #e6e6e6; font-size: 13px; }
-QGroupBox { border: 1px solid #3a3a44; border-radius: 4px; margin-top: 14px; padding-top: 6px; font-weight: bold; }
-QGroupBox::title { subcontrol-origin: margin; left: 8px; padding: 0 4px; color: #9fc3ff; }
-QLineEdit, QSpinBox, QComboBox, QListWidget { background: #111116; border: 1px solid #44444f; padding: 3px; }
-QTabBar::tab { background: #26262d; padding: 6px 14px; } QTabBar::tab:selected { background: #3a3a48; }
-QPushButton { background: #30303a; border: 1px solid #50505c; padding: 5px 10px; border-radius: 3px; }
-QPushButton:checked { background: #c02020; }
-QCheckBox::indicator { width: 15px; height: 15px; border: 2px solid #8a8a98; border-radius: 3px; background: #111116; }
-QCheckBox::indicator:checked { background: #4a9eff; border-color: #9fc3ff; }
-"""
 
 
 def _scroll(w: QWidget) -> QScrollArea:
@@ -72,6 +62,7 @@ class MainWindow(QMainWindow):
         self.first_frame_s: float | None = None
         self._closed = False
         self._quit_confirmed = False
+        self._asked_held: dict = {}
 
         central = QWidget()
         root = QVBoxLayout(central)
@@ -307,8 +298,10 @@ class MainWindow(QMainWindow):
         self._show_accel(m.accel)
         self.hud.set_midi(*self.midi_panel.refresh())
         self.presets_panel.follow(getattr(self.session.show, "last_preset", None))
-        if status.held and not self.confirm_bar.asking:  # a reload-class change from any surface waits for a yes
-            self._ask_held(status.held)
+        if status.held != self._asked_held:  # a reload-class change from any surface waits for a yes (asked anew
+            self._asked_held = dict(status.held)  # when what is held changes, so the question is what a yes applies)
+            if status.held:
+                self._ask_held(status.held)
         s = self.session.store.snapshot()
         badges = [n.upper().replace("_", " ") for n in ("blackout", "freeze", "passthrough", "fade_to_black") if s[n]]
         self.output_view.badge = "  ".join(badges)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
+from .file_pick import pick_file
 
 RECENT_MAX = 8
 TINY_BANNER = ("Running the built-in <b>tiny</b> test model (random weights: texture, not pictures). "
@@ -100,9 +101,7 @@ class ModelPanel(QGroupBox):
         self.set_recent([name, *[n for n in self.recent if n != name]])
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Model checkpoint", "", "Checkpoints (*.safetensors);;All files (*)")
-        if path:
-            self.name_box.setCurrentText(path)
+        pick_file(self, "Model checkpoint", "Checkpoints (*.safetensors);;All files (*)", self.name_box.setCurrentText)
 
     def _show_running(self) -> None:
         self.running_label.setText(f"running: <b>{self.current}</b>" if self.current

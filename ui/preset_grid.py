@@ -132,7 +132,9 @@ class PresetGrid(QScrollArea):
         return True
 
     def _place(self) -> None:
-        columns = max(1, (self.viewport().width() - 6) // (TILE.width() + self.layout_.spacing()))
+        m, gap = self.layout_.contentsMargins(), self.layout_.spacing()
+        room = self.viewport().width() - m.left() - m.right() + gap  # n tiles take n widths and n - 1 gaps
+        columns = max(1, room // (TILE.width() + gap))
         if columns == self._columns:
             return
         self._columns = columns

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QGridLayout, QInputDialog, QLabel, QListWidget, QPushButton,
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QGridLayout, QLabel, QLineEdit, QListWidget, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from engine.params.actions import ACTIONS
@@ -42,13 +42,19 @@ class PresetsPanel(QGroupBox):
         grid = QGridLayout()
         self.buttons: dict[str, QPushButton] = {}
         for i, a in enumerate(x for x in ACTIONS if x.group in GROUPS):
-            b = QPushButton(a.label + ("…" if a.name in ("preset_save", "preset_rename") else ""))
+            b = QPushButton(a.label)
             b.setObjectName(f"action:{a.name}")
             b.setToolTip(a.description + (f"  (key {a.key})" if a.key else "") + f"\nOSC {a.osc_address}")
             b.clicked.connect(lambda _=False, n=a.name: self.run(n))
             grid.addWidget(b, i // PER_ROW, i % PER_ROW)
             self.buttons[a.name] = b
         col.addLayout(grid)
+        # the name Save and Rename take, typed here: no dialog ever blocks the show (or its safety keys)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("presets:name")
+        self.name_edit.setPlaceholderText("name for Save / new name for Rename (Enter saves)")
+        self.name_edit.returnPressed.connect(lambda: self.run("preset_save"))
+        col.addWidget(self.name_edit)
         form = QFormLayout()
         form.addRow("crossfade (s)", make_control(bridge, "preset_fade_time"))
         form.addRow("quantise", make_control(bridge, "preset_quantize"))
@@ -95,14 +101,18 @@ class PresetsPanel(QGroupBox):
         selected = self._selected()
         if name in ("preset_recall", "preset_delete", "cue_preset"):
             return selected if selected else NO_ARGUMENT
+        typed = self.name_edit.text().strip()
         if name == "preset_save":
-            text, ok = QInputDialog.getText(self, "Save preset", "Name of the current look:", text=selected or "")
-            return text.strip() if ok and text.strip() else NO_ARGUMENT
-        if name == "preset_rename":
-            if not selected:
+            if not typed:
+                self.message_text("type a name in the field above Save first")
+                self.name_edit.setFocus()
                 return NO_ARGUMENT
-            text, ok = QInputDialog.getText(self, "Rename preset", f"New name for {selected!r}:", text=selected)
-            return (selected, text.strip()) if ok and text.strip() and text.strip() != selected else NO_ARGUMENT
+            return typed
+        if name == "preset_rename":
+            if not selected or not typed or typed == selected:
+                self.message_text("select a preset, type its new name in the field, then Rename")
+                return NO_ARGUMENT
+            return selected, typed
         return None
 
     def run(self, name: str) -> bool:

@@ -39,6 +39,9 @@ class LiveLock:
         with self._lock:
             if not self.locked:
                 return changes
+            for n, v in changes.items():  # asked back to what runs: nothing to hold for it any more
+                if n in self._held and v == self.store.get(n):
+                    del self._held[n]
             held = {n: v for n, v in changes.items() if n in self.reload_params and v != self.store.get(n)}
             if not held:
                 return changes

@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 from .audio import SessionAudio
 from .config import SessionConfig
+from ..presets.cue import NOT_CAPTURED_GROUPS
 from .errors import SessionError
 from .live_lock import LiveLock
 from .midi import SessionMidi
@@ -33,7 +34,9 @@ from .sinks import make_sink
 from .status import ShowStatus
 
 SESSION = "session"  # the source of the registry writes the session makes itself
-FRESH_LOOK_KEEPS = ("model", "output", "acceleration")  # the groups a fresh look leaves as they are: the set-up
+# the groups a fresh look leaves as they are: the set-up (model, output, acceleration) and what a saved look never
+# holds either (the safety controls: a blackout stays on; tempo and preset settings)
+FRESH_LOOK_KEEPS = ("model", "output", "acceleration", *NOT_CAPTURED_GROUPS)
 log = logging.getLogger("dreamdeck.session")
 
 
@@ -201,10 +204,14 @@ class ShowSession:
         """Restart the output side at the registry's output_size / output_fps: a short pause, the same source,
         model and sinks (a stopped pipeline cannot start again: its sink threads are spent)."""
         from engine.live.pipeline import LivePipeline
+        from engine.sinks.recorder import RecorderSink
 
         with self._swapping:  # no model swap lands on the pipeline being replaced
             old = self.pipeline
-            sinks = [runner.sink for runner in old.sinks.values()]
+            # a recording is one size: it is finished (saved) with the old output, not carried into the new one
+            sinks = [runner.sink for runner in old.sinks.values() if not isinstance(runner.sink, RecorderSink)]
+            for name in [n for n, r in old.sinks.items() if isinstance(r.sink, RecorderSink)]:
+                self._specs.pop(name, None)
             generator = old.generator  # a model swap not yet picked up wins
             old.stop(2.0)
             new = LivePipeline(self.store, generator, self.input_tap)

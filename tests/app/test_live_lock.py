@@ -63,3 +63,17 @@ def test_a_model_asked_for_under_the_lock_loads_only_after_the_yes(session):
     session.load_model = lambda name: asked.append(name) or True
     session.answer_held(True)
     assert asked == ["other/model"]
+
+
+def test_a_yes_to_a_new_output_rate_finishes_the_recording_instead_of_losing_it(session, tmp_path):
+    from video_files import read_video
+
+    path = tmp_path / "night.mp4"
+    name = session.add_sink(f"record:{path}")
+    wait_for(lambda: session.sink(name).frames > 20, timeout=20, what="frames recorded")
+    session.set_live_lock(True)
+    session.store.set("output_fps", 24, source=OSC)
+    session.answer_held(True)
+    assert session.sink(name) is None and f"record:{path}" not in session.status().sinks  # finished, not carried
+    frames, fps = read_video(path)
+    assert len(frames) > 20 and fps == 30  # what was recorded before the change is all there

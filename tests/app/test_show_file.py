@@ -245,8 +245,9 @@ def test_a_fresh_look_keeps_the_model_and_the_output(tmp_path, monkeypatch):
         changed = session.fresh_look()
         defaults = engine_store()
         assert "tap" not in changed and "model" not in changed
-        for name in ("prompt.1.text", "strength", "steps", "guidance", "seed.1.value", "audio_azimuth", "bpm", "blackout"):
+        for name in ("prompt.1.text", "strength", "steps", "guidance", "seed.1.value", "audio_azimuth"):
             assert store.get(name) == defaults.get(name), name
+        assert store.get("blackout") is True  # a fresh look never lifts a blackout (safety is not part of a look)
         for name in ("model", "size", "output_size", "output_fps", "accel"):
             assert store.get(name) != defaults.get(name), name
         assert session.fresh_look() == {}  # already fresh: nothing moves

@@ -7,13 +7,13 @@ the model paints, then samples ``sys.getrefcount(None)`` for 15 s: a steady fall
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from console_env import console_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SECONDS = 15
@@ -54,8 +54,8 @@ main(["gui", "--source", "pattern", "--osc-port", "0"])
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12 on: its count cannot fall")
 def test_console_keeps_none_refcount_flat(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1", HOME=str(tmp_path),
-               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env = console_env(QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+                      DREAMDECK_DATA_DIR=str(tmp_path / "data"))
     r = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     line = next((l for l in r.stdout.splitlines() if l.startswith("SAMPLES ")), None)
     assert line, f"the console did not run (rc {r.returncode}): {r.stderr.strip()[-800:]}"

@@ -36,10 +36,16 @@ def test_the_window_fits_and_holds_still_at_three_sizes(window, qtbot):
     for size in SIZES + SIZES[-2::-1]:  # up and back down
         window.resize(*size)
         _settle(qtbot)
-        assert window.size().toTuple() == size, f"the window is {window.size().toTuple()}, asked {size}"
-        assert not _cut_buttons(window), (size, _cut_buttons(window))
-        scrolled = [a for a in window.findChildren(QScrollArea) if a.isVisible() and a.horizontalScrollBar().isVisible()]
-        assert not scrolled, size
+        for tab in range(window.tabs.count()):  # every page, as a VJ clicks through them
+            window.tabs.setCurrentIndex(tab)
+            _settle(qtbot, 0.15)
+            where = (size, window.tabs.tabText(tab))
+            assert window.size().toTuple() == size, f"the window is {window.size().toTuple()} on {where}"
+            assert not _cut_buttons(window), (where, _cut_buttons(window))
+            scrolled = [a for a in window.findChildren(QScrollArea) if a.isVisible() and a.horizontalScrollBar().isVisible()]
+            assert not scrolled, where
+        window.tabs.setCurrentIndex(0)
+        _settle(qtbot, 0.15)
         assert window.tabs.tabBar().sizeHint().width() <= window.tabs.width(), size  # every tab's name shows
         places = _places(window)
         if size in first:  # geometry returns after the round trip

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_env import console_env
 from xvfb import xvfb
 
 from ui.qt_platform import debian_package, missing_libraries, problem
@@ -44,8 +45,9 @@ def test_only_the_x11_platform_is_checked(monkeypatch):
 def test_the_console_starts_under_xvfb_with_the_xcb_platform(tmp_path):
     shot = tmp_path / "console.png"
     with xvfb("1600x1000") as x:
-        env = dict(os.environ, DISPLAY=x.display, QT_QPA_PLATFORM="xcb", HF_HUB_OFFLINE="1", HOME=str(tmp_path),
-                   XDG_CONFIG_HOME=str(tmp_path / "config"), DREAMDECK_SCREENSHOT=f"{shot}@3")
+        env = console_env(DISPLAY=x.display, QT_QPA_PLATFORM="xcb", HOME=str(tmp_path),
+                          XDG_CONFIG_HOME=str(tmp_path / "config"), DREAMDECK_DATA_DIR=str(tmp_path / "data"),
+                          DREAMDECK_SCREENSHOT=f"{shot}@3")
         r = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--source", "pattern", "--osc-port", "0"], cwd=ROOT,
                            env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-1500:]

@@ -2,7 +2,6 @@
 line win over it, and a restart never comes up black. The real console, in processes, driven over OSC."""
 
 import json
-import os
 import queue
 import socket
 import subprocess
@@ -11,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from console_env import console_env
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 from waiting import wait_for
@@ -31,8 +31,8 @@ class Console:
     """``dreamdeck gui`` in a process, its output read on a thread."""
 
     def __init__(self, home: Path, *args: str, quit_after: float | None = None):
-        env = dict(os.environ, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), DREAMDECK_DATA_DIR=str(home / "data"),
-                   QT_QPA_PLATFORM="offscreen", HF_HUB_OFFLINE="1")
+        env = console_env(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), DREAMDECK_DATA_DIR=str(home / "data"),
+                          QT_QPA_PLATFORM="offscreen")
         env.pop("DREAMDECK_SCREENSHOT", None)
         if quit_after is not None:  # the console quits by itself after that long
             env["DREAMDECK_SCREENSHOT"] = f"{home / 'shot.png'}@{quit_after}"

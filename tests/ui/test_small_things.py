@@ -29,14 +29,25 @@ def test_a_long_prompt_shows_its_beginning(window, qtbot):
     assert field.cursorPosition() == 0
 
 
-def test_choosing_image_opens_the_file_dialog_at_once(window, monkeypatch):
-    asked = []
-    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: asked.append(a) or ("", ""))
+def test_choosing_image_opens_a_chooser_at_once_that_never_blocks_the_safety_keys(window, qtbot):
     picker = window.source_panel.picker
     i = picker.findData("image:")
     picker.setCurrentIndex(i)
     picker.activated.emit(i)
-    assert len(asked) == 1 and window.session.source_spec == "pattern"  # cancelled: the show keeps its source
+    dialogs = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
+    assert len(dialogs) == 1 and not dialogs[0].isModal()
+    qtbot.keyClick(window, Qt.Key.Key_B)  # the show's keys work while it is open
+    assert window.session.store.get("blackout") is True
+    dialogs[0].reject()
+    assert window.session.source_spec == "pattern"  # cancelled: the show keeps its source
+
+
+def test_saving_a_preset_asks_no_question(window):
+    panel = window.presets_panel
+    panel.name_edit.setText("after midnight")
+    panel.buttons["preset_save"].click()
+    assert "after midnight" in window.session.show.preset_names()
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isModal()]
 
 
 def test_a_status_message_never_moves_the_safety_bar(window, qtbot):
