@@ -103,8 +103,9 @@ class MainWindow(QMainWindow):
         self.fresh_button = QPushButton("Fresh look: every value back to its default (model and output stay)")
         self.fresh_button.setToolTip("the show is saved as it goes and comes back after a restart; this starts the look "
                                      "clean (as 'dreamdeck --fresh' does at start)")
-        self.fresh_button.clicked.connect(lambda: self.confirm("Reset the whole look to the defaults?",
-                                                               lambda: self.session.fresh_look(GUI)))
+        self.fresh_button.clicked.connect(lambda: self.confirm_bar.ask(  # always asked: it changes what is on air
+            "Reset the whole look to the defaults (safety, tempo, model and output stay)?",
+            lambda: self.session.fresh_look(GUI)))
         scol.addWidget(self.fresh_button)
         scol.addStretch(1)
         self.tabs = QTabWidget()

@@ -62,5 +62,7 @@ def test_the_fresh_look_button_starts_the_look_clean(window):
     store = window.session.store
     store.update({"strength": 0.9, "prompt.1.text": "neon"})
     window.fresh_button.click()
+    assert window.confirm_bar.asking and store.get("strength") == 0.9  # asked first, always
+    window.confirm_bar.yes_button.click()
     assert store.get("strength") == store.spec("strength").default and store.get("prompt.1.text") == ""
     assert store.get("output_size") == "512x512"  # the set-up stays
