@@ -23,6 +23,7 @@ from .context import Session
 from .audio_panel import AudioPanel
 from .control_panels import PromptDeck, diffusion_panel, param_form
 from .cue_panel import CuePanel
+from .columns import Columns
 from .tempo_widget import TempoWidget
 from .fault_log import FaultLog
 from .frame_view import FrameView
@@ -125,7 +126,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_scroll(setup), "Setup")
         self.tabs.addTab(_scroll(self.presets_panel), "Presets")
         self.cue_panel = CuePanel(session, self.bridge)
-        self.tabs.addTab(_scroll(self.cue_panel), "Next")
+        self.cue_area = _scroll(self.cue_panel)
         self.audio_panel = AudioPanel(session, self.bridge)
         self.tabs.addTab(_scroll(self.audio_panel), "Audio")
         midi = QWidget()
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.columns = Columns(self.tabs, self.splitter, self.cue_area, RIGHT_MIN)  # NEXT: a tab, or a column when wide
         root.addWidget(self.splitter, 1)
         self.confirm_bar = ConfirmBar()
         root.addWidget(self.confirm_bar)
@@ -267,11 +269,10 @@ class MainWindow(QMainWindow):
             return
         self.confirm_bar.ask(question, on_yes, on_no)
 
-    # -- help overlay -------------------------------------------------------------------
+    # -- help overlay, frames and metrics -------------------------------------------------
     def toggle_help(self) -> None:
         self.help.toggle()
 
-    # -- frames and metrics -------------------------------------------------------------
     def _output_frame(self):
         return self.session.preview.latest()[0]
 
@@ -346,8 +347,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1600, 1000)
         split = self.settings.value("splitter")
-        if isinstance(split, QByteArray):
-            self.splitter.restoreState(split)
+        if isinstance(split, QByteArray) and self.splitter.restoreState(split):
+            self.columns._dragged()  # the share the operator left: the columns keep it at every size
         recent = self.settings.value("recent_models") or []
         if isinstance(recent, str):
             recent = [recent]
@@ -359,6 +360,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("splitter", self.splitter.saveState())
         self.settings.setValue("recent_models", self.model_panel.recent)
         self.settings.sync()
+
+    def resizeEvent(self, event) -> None:  # program and next side by side where there is room
+        super().resizeEvent(event)
+        self.columns.fit(self.width())
 
     def closeEvent(self, event) -> None:
         if not self._closed and self.live_locked and not self._quit_confirmed:

@@ -37,6 +37,8 @@ def test_the_window_fits_and_holds_still_at_three_sizes(window, qtbot):
         window.resize(*size)
         _settle(qtbot)
         for tab in range(window.tabs.count()):  # every page, as a VJ clicks through them
+            if not window.tabs.isTabVisible(tab):  # the Next tab, while NEXT stands beside the controls
+                continue
             window.tabs.setCurrentIndex(tab)
             _settle(qtbot, 0.15)
             where = (size, window.tabs.tabText(tab))
@@ -62,3 +64,16 @@ def test_long_text_never_widens_the_window(window, qtbot):
     window.hud.cells["drops"].setText("DROP 123456789 REP 987654321")
     _settle(qtbot, 0.6)
     assert window.size().toTuple() == before and window.minimumSizeHint().width() <= SIZES[0][0]
+
+
+def test_program_and_next_stand_side_by_side_where_there_is_room(window, qtbot):
+    for size, beside in (((1920, 1080), True), ((1600, 1000), False), ((1920, 1080), True), ((1280, 720), False)):
+        window.resize(*size)
+        _settle(qtbot, 0.2)
+        assert window.size().toTuple() == size
+        panel = window.cue_panel
+        assert panel.isVisible() is beside or not beside  # (in a hidden tab when narrow)
+        assert window.tabs.isTabVisible(window.columns.index) is not beside, size
+        if beside:
+            assert panel.isVisible() and window.tabs.isVisible()  # the program's controls and NEXT, both in sight
+            assert panel.mapTo(window, panel.rect().topLeft()).x() > window.tabs.mapTo(window, window.tabs.rect().topLeft()).x()
