@@ -113,6 +113,7 @@ def test_the_show_comes_back_after_sigkill_and_typed_flags_win(tmp_path):
         osc.send(first.port, "/dreamdeck/blackout", 1)  # on air black when it dies
         wait_for(lambda: _matches(_show(tmp_path), {**LOOK, "blackout": True}), timeout=20,
                  what=lambda: f"the look in the show file: {_show(tmp_path)}")
+        before = _show(tmp_path)  # the whole registry, as last saved before the crash
         first.proc.kill()  # SIGKILL: no exit handler runs
         assert first.proc.wait(10) == -9
     finally:
@@ -132,6 +133,9 @@ def test_the_show_comes_back_after_sigkill_and_typed_flags_win(tmp_path):
     at_exit = _show(tmp_path)  # the show as it ended is saved at exit
     assert _matches(at_exit, {**LOOK, "guidance_scale": 2.5, "blackout": False}), at_exit
     assert not list((tmp_path / "data").glob("*.bad*")) and not list((tmp_path / "data").glob(".*.tmp"))
+    # every value came back, but the one typed on the command line and the safety switch that never comes back on
+    differ = {n: (v, at_exit.get(n)) for n, v in before.items() if at_exit.get(n) != v}
+    assert set(differ) == {"guidance_scale", "blackout"} and len(at_exit) == len(before), differ
 
     # --fresh: the defaults, whatever was saved
     fresh = Console(tmp_path, "--fresh", quit_after=2)
