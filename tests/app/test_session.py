@@ -90,3 +90,27 @@ def test_a_preset_recall_never_switches_the_model(tmp_path):
         assert loaded == ["real/model"]
     finally:
         session.stop()
+
+
+def test_a_preset_saved_in_the_console_session_gets_a_thumbnail_of_the_output(tmp_path):
+    from waiting import wait_for
+
+    from app.gui import build_session
+    from app.presets.store import PresetStore
+    from app.session import SessionConfig
+    from app.show_control import ShowControl
+    from engine.live.pipeline import IdentityStage
+    from engine.params.catalog import engine_store
+
+    store = engine_store()
+    store.update({"size": 64, "output_size": "512x512"})
+    show = ShowControl(store, presets=PresetStore(tmp_path / "presets", params=store.params))
+    session = build_session(store, "pattern", show=show, generator=IdentityStage(64), config=SessionConfig(osc=None))
+    session.start(load_model=False)
+    try:
+        wait_for(lambda: session.preview.latest()[0] is not None, what="an output frame")
+        session.trigger("preset_save", "with picture")
+        path = show.thumbnail_path("with picture")
+        assert path is not None and path.stat().st_size > 0  # taken from the preview the session wired in
+    finally:
+        session.stop()
