@@ -12,13 +12,13 @@ and From program keep the table's ``action:take`` / ``action:cue_reset``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.params.actions import action
 
 from .binding import GUI, ParamBridge, make_control
 from .control_panels import PromptDeck
+from .shown_timer import ShownTimer
 
 REFRESH_HZ = 4
 TAKE_STYLE = ("QPushButton { background: #1f6f3a; color: white; font: bold 20px; padding: 10px; border-radius: 5px; }"
@@ -72,9 +72,7 @@ class CuePanel(QGroupBox):
                 w.setObjectName(PREFIX + name)
         self._names: tuple[str, ...] | None = None
         self._shown_state = ""
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000 // REFRESH_HZ)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = ShownTimer(self, REFRESH_HZ, self.refresh)
         self.refresh()
 
     def _action_button(self, name: str) -> QPushButton:
@@ -137,13 +135,6 @@ class CuePanel(QGroupBox):
         if label.text() != text:
             label.setText(text)
 
-    def showEvent(self, event) -> None:
-        self._timer.start()
-        super().showEvent(event)
-
-    def hideEvent(self, event) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
     def shutdown(self) -> None:
         """Stop following the cue (the window's shutdown may call it; the panel's deletion is enough too)."""

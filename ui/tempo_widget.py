@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from engine.params.actions import action
 
 from .binding import GUI, ParamBridge, _blocked, make_control
+from .shown_timer import ShownTimer
 
 BEAT_HZ = 30
 FLASH = 0.2  # of a beat: how long the light stays lit after the beat
@@ -61,9 +62,7 @@ class TempoWidget(QWidget):
         self.message = ""  # the last refusal, in the session's words
         self.beats_shown = 0  # how many beats the light has shown (tests, and a sign it moves)
         self._state = (-1, False)  # (beat count, lit) on show
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000 // BEAT_HZ)
-        self._timer.timeout.connect(self.refresh)
+        self._timer = ShownTimer(self, BEAT_HZ, self.refresh)
 
     def tap(self) -> bool:
         try:
@@ -95,13 +94,6 @@ class TempoWidget(QWidget):
         self.light.setStyleSheet(STYLES[(lit, n == 0)])
         return True
 
-    def showEvent(self, event) -> None:
-        self._timer.start()
-        super().showEvent(event)
-
-    def hideEvent(self, event) -> None:
-        self._timer.stop()
-        super().hideEvent(event)
 
 
 def _bpm_box(bridge: ParamBridge) -> QDoubleSpinBox:
