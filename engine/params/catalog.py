@@ -6,6 +6,7 @@ adding a parameter here is the only edit a new control needs.
 
 from __future__ import annotations
 
+from ..frame_size import normalize_size
 from .registry import Apply, Kind, Param, ParamStore
 
 PROMPT_SLOTS = 4
@@ -14,7 +15,7 @@ GUIDANCE_MODES = ("none", "self", "initialize", "full")
 BLEND_MODES = ("linear", "slerp")
 ACCEL_BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "tensorrt-rtx")
 AUDIO_RENDERERS = ("hrtf", "flow", "head")
-FIT_MODES = ("fit", "fill", "stretch")  # how engine.live.output_stage places square frames on the output
+FIT_MODES = ("fit", "fill", "stretch")  # how engine.live.output_stage places the model's frames on the output
 
 
 def _prompt_params() -> list[Param]:
@@ -46,9 +47,9 @@ def _seed_params() -> list[Param]:
 
 
 ENGINE_PARAMS: tuple[Param, ...] = (
-    Param("model", Kind.STR, "tiny", "Model: 'tiny', a Hugging Face id, a diffusers folder or a .safetensors file", apply=Apply.RELOAD, group="model"),
+    Param("model", Kind.STR, "styles", "Model: 'styles' (the built-in style network), 'tiny' (the random test model), a Hugging Face id, a diffusers folder or a .safetensors file", apply=Apply.RELOAD, group="model"),
     Param("tiny_vae", Kind.BOOL, True, "Use the tiny autoencoder (TAESD) for speed", apply=Apply.RELOAD, group="model"),
-    Param("size", Kind.INT, 512, "Square model resolution", 64, 1024, unit="px", apply=Apply.RELOAD, group="model", multiple_of=64),
+    Param("size", Kind.STR, "512", "Model frame: the long side in px, the short side following the output's aspect (e.g. 512), or WIDTHxHEIGHT (e.g. 768x432)", apply=Apply.RELOAD, group="model", max_length=16, coerce=normalize_size),
     Param("steps", Kind.INT, 2, "Denoising steps per frame (Stream Batch size)", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("frame_buffer_size", Kind.INT, 1, "Frames denoised together per UNet call", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("strength", Kind.FLOAT, 0.5, "How far the model may move away from the input", 0.02, 1.0, group="diffusion"),
@@ -79,7 +80,7 @@ OUTPUT_SIZES = ("1280x720", "1920x1080", "1024x576", "854x480", "640x360", "512x
 LIVE_PARAMS: tuple[Param, ...] = (
     Param("output_size", Kind.CHOICE, "1280x720", "Output resolution (virtual camera, recorder)", choices=OUTPUT_SIZES, apply=Apply.RELOAD, group="output"),
     Param("output_fps", Kind.INT, 30, "Output frame rate", 1, 120, unit="fps", apply=Apply.RELOAD, group="output"),
-    Param("fit_mode", Kind.CHOICE, "fit", "Square frames on the output: fit (letterbox), fill (crop) or stretch", choices=FIT_MODES, group="output"),
+    Param("fit_mode", Kind.CHOICE, "fit", "Frames of another shape than the output: fit (letterbox), fill (crop) or stretch", choices=FIT_MODES, group="output"),
     Param("blackout", Kind.BOOL, False, "Black output (latched)", group="safety"),
     Param("blackout_momentary", Kind.BOOL, False, "Black output while held", group="safety"),
     Param("freeze", Kind.BOOL, False, "Hold the current output frame", group="safety"),

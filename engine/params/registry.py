@@ -50,6 +50,8 @@ class Param:
     group: str = "engine"
     max_length: int = 1000
     multiple_of: int | None = None  # for INT: values must be multiples of this (e.g. 64 px)
+    # for STR: turns any accepted value (e.g. an int from OSC) into the stored text, or raises ValueError saying what it takes
+    coerce: Callable[[Any], str] | None = field(default=None, compare=False)
 
     @property
     def osc_address(self) -> str:
@@ -68,6 +70,11 @@ class Param:
             if isinstance(value, str) and value.lower() in ("true", "false", "on", "off", "1", "0"):
                 return value.lower() in ("true", "on", "1")
             raise ParamError(f"{self.name} takes on/off (true/false), not {value!r}")
+        if k is Kind.STR and self.coerce is not None:
+            try:
+                return self.coerce(value)
+            except ValueError as e:
+                raise ParamError(str(e)) from None
         if k is Kind.STR:
             if not isinstance(value, str):
                 raise ParamError(f"{self.name} takes text, not {type(value).__name__}")
