@@ -54,7 +54,7 @@ class ModelHost:
         self.make_generator = make_generator
         self.load_options = dict(load_options or {})
         self.on_change = on_change  # called on the loading thread at each progress step and at the end
-        self._load = load  # engine.diffusion.model_loader.load_model unless given (tests)
+        self._load = load  # engine.model_family.load_any unless given (tests)
         self._lock = threading.Lock()
         self._starting = threading.Lock()
         self._state = ModelState()
@@ -112,10 +112,11 @@ class ModelHost:
             return_freed_memory()  # a load's temporaries (state dicts, a failed half-model) go back to the system
 
     def _load_and_swap(self, name: str, cancel: threading.Event) -> None:
-        from ..diffusion.model_loader import ModelLoadError, load_model
+        from ..diffusion.model_sources import ModelLoadError
+        from ..model_family import load_any
 
         t0 = time.monotonic()
-        load = self._load or load_model
+        load = self._load or load_any
         try:
             # a missing optional extra (tiny VAE, LCM-LoRA offline) is skipped and reported, never fatal
             bundle = load(name, progress=lambda stage, f: self._update(stage=stage, fraction=f), cancel=cancel,
@@ -138,11 +139,12 @@ class ModelHost:
 
 
 def stream_generator(store, t_index_list=None) -> Callable[[Any], Any]:
-    """bundle -> a DiffusionStream with the registry's settings now (a ValueError says what the model cannot take)."""
+    """bundle -> the live stage of its family (diffusion or styles) with the registry's settings now
+    (a ValueError says what the model cannot take)."""
 
     def make(bundle):
-        from ..diffusion.stream import DiffusionStream, StreamSettings
+        from ..model_family import make_stage
 
-        return DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values, t_index_list=t_index_list))
+        return make_stage(bundle, store.snapshot().values, t_index_list=t_index_list)
 
     return make

@@ -258,6 +258,7 @@ class LivePipeline:
     def _generate_loop(self) -> None:
         version = 0
         in_flight: collections.deque[float] = collections.deque()
+        said: str | None = None
         gen = self._generator
         while not self._stop.is_set():
             with self._lock:
@@ -280,6 +281,11 @@ class LivePipeline:
             t0 = time.perf_counter()
             try:
                 gen.sync(self.store.snapshot())
+                refused = getattr(gen, "last_error", None)  # a change the model refused: said once, the look kept
+                if refused != said:
+                    said = refused
+                    if refused:
+                        self.metrics.fault("model", refused)
                 skips_before = _skips(gen)
                 out = gen.process([frame.image])
             except Exception as e:
