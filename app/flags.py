@@ -48,7 +48,10 @@ FLAGS: tuple[Flag, ...] = MODEL + DIFFUSION + OUTPUT + AUDIO
 # what `dreamdeck preset save NAME --...` can set directly (anything else: --set PARAM=VALUE)
 SAVE = tuple(f for f in FLAGS if f.param in ("prompt.1.text", "negative_prompt", "strength", "guidance", "guidance_scale",
                                              "delta", "seed.1.value", "steps", "size", "model"))
-TINY_SIZE = 256  # the built-in random model runs smoothly on a newcomer's CPU at this size
+TINY_SIZE = "256"  # the built-in random model runs smoothly on a newcomer's CPU at this size
+STYLES_SIZE = "384"  # the built-in style network: smooth live on a 2-core CPU (see README, speed)
+# what a command with the family-size rule (gui, live, demo) uses for the built-in models when nothing asked otherwise
+FAMILY_DEFAULTS: Mapping[str, Mapping[str, Any]] = {"tiny": {"size": TINY_SIZE}, "styles": {"size": STYLES_SIZE, "strength": 1.0}}
 
 
 def _params() -> Mapping[str, Param]:
@@ -153,11 +156,15 @@ def build_store(a: argparse.Namespace):
 
 
 def settle_size(a: argparse.Namespace, store, preset_values: Mapping[str, Any] = ()) -> None:
-    """Without --size (and a preset's size), a command with the tiny-size rule runs the built-in tiny model at
-    256 px and any other model at the registry's size; called again once a preset has named the model."""
-    if getattr(a, "tiny_size_rule", False) and "size" not in given(a) and "size" not in preset_values:
-        tiny = store.get("model") == "tiny"  # the random tiny model runs smoothly on a newcomer's CPU at 256
-        store.set("size", TINY_SIZE if tiny else store.spec("size").default)
+    """Without --size (or --strength, or a preset's value), a command with the family-size rule runs the built-in
+    models at their own defaults (tiny 256 px; styles 384 px, fully painted) and any other model at the registry's;
+    called again once a preset has named the model."""
+    if getattr(a, "tiny_size_rule", False):
+        typed = given(a)
+        own = FAMILY_DEFAULTS.get(str(store.get("model")).strip().lower(), {})
+        for name in ("size", "strength"):
+            if name not in typed and name not in preset_values:
+                store.set(name, own.get(name, store.spec(name).default))
     show_in(a, store)
 
 
@@ -183,7 +190,7 @@ def add_model_options(p: argparse.ArgumentParser, tiny_size: bool = False) -> No
     """The model and diffusion flags (from the registry) plus the load options that are not parameters.
     ``tiny_size``: without --size the built-in tiny model runs at 256 px (said in --size's help)."""
     g = p.add_argument_group("model")
-    add_flags(g, MODEL, {"size": f"{TINY_SIZE} for the built-in tiny model"} if tiny_size else None)
+    add_flags(g, MODEL, {"size": f"{STYLES_SIZE} for the built-in styles, {TINY_SIZE} for tiny"} if tiny_size else None)
     g.add_argument("--no-lcm-lora", action="store_true", help="do not add LCM-LoRA to non-turbo SD 1.5 / SDXL models")
     g.add_argument("--lora", action="append", default=[], type=_lora, metavar="PATH[:SCALE]", help="add a LoRA (repeatable)")
     d = p.add_argument_group("diffusion")
