@@ -44,10 +44,10 @@ class Accelerated:
                 and inner.size_step % outer.size_step == 0 and set(inner.autoencoders) <= set(outer.autoencoders)
                 and outer.dtype == inner.dtype and str(outer.device) == str(inner.device)):
             return False
-        s = inner.size_opt
-        if self.unet_shapes is not None and (inner.unet_batch_opt, s, s) not in self.unet_shapes:
+        h, w = inner.opt_hw
+        if self.unet_shapes is not None and (inner.unet_batch_opt, h, w) not in self.unet_shapes:
             return False
-        return self.image_shapes is None or (inner.image_batch_opt, s, s) in self.image_shapes
+        return self.image_shapes is None or (inner.image_batch_opt, h, w) in self.image_shapes
 
     def serves_images(self, batch: int, height: int, width: int, autoencoder: str) -> bool:
         """Whether this autoencoder's callables take images of this shape (pixels)."""

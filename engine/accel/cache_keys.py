@@ -102,13 +102,14 @@ def standard_key_parts(
     flavour: str,
     flavour_version: str,
     batch_range: tuple[int, int],
-    resolution_range: tuple[int, int, int],
+    resolution_range: tuple,
     precision: str,
     tiny_vae: bool,
     loras: Mapping[str, float] | None = None,
     gpu: str | None = None,
     opset: int | None = None,
     exporter: str | None = None,
+    resolution_opt: tuple[int, int] | None = None,
     **extra,
 ) -> dict:
     """The usual parts of a key: one place so no back end forgets one.
@@ -116,6 +117,9 @@ def standard_key_parts(
     ``role``: 'unet', 'vae_encoder', 'vae_decoder'; ``weights``: a
     :func:`module_fingerprint`; ``flavour``: 'onnx', 'tensorrt', 'tensorrt-rtx', ...
     with its library version; ``gpu``: :func:`gpu_name` (default: this machine's).
+    ``resolution_range``: (min, max, step) pixels of either side (or ``("dynamic",)``);
+    ``resolution_opt``: the (height, width) a build is tuned for, where it is (a
+    TensorRT profile's optimum: 512x512 and 512x320 engines differ), else left out.
     """
     parts = dict(
         role=role,
@@ -131,5 +135,7 @@ def standard_key_parts(
         opset=opset,
         exporter=exporter,
     )
+    if resolution_opt is not None:
+        parts["resolution_opt"] = [int(resolution_opt[0]), int(resolution_opt[1])]
     parts.update(extra)
     return parts

@@ -11,7 +11,7 @@ and a new batch/size still recompiled (diffusers' forward branches on sizes,
 e.g. the upsample-size check, and batch 1 is always specialised), which on
 the generate thread would be a stall of a minute on this CPU.  So
 :meth:`CompiledBackend.prepare` compiles and warms exactly the shapes the
-stream uses now (its Stream Batch size and frame count at its resolution),
+stream uses now (its Stream Batch size and frame count at its height x width),
 and the :class:`~engine.accel.accelerated.Accelerated` it returns serves only those
 shapes; any other shape (another guidance mode's batch, a new size) is served
 by the eager module until the manager has prepared the new shapes.  A show
@@ -99,7 +99,7 @@ class CompiledBackend(Backend):
         unet_fn = _fixed_layout(self._compile(eager_unet(bundle.unet), device), graphs)
         jobs = [a for a in spec.autoencoders if autoencoder_module(bundle, a) is not None]
         total = 1 + 2 * len(jobs)
-        hw = spec.size_opt // scale
+        height, width = spec.opt_hw
 
         def warm(fn, args, what, k):
             cancel_check(cancel, "torch.compile")
@@ -118,15 +118,15 @@ class CompiledBackend(Backend):
         added = {"text_embeds": kw["text_embeds"], "time_ids": kw["time_ids"]} if "time_ids" in kw else None
         warm(unet_fn, (kw["sample"], kw["timestep"], kw["encoder_hidden_states"], kw.get("timestep_cond"), added), "UNet", 0)
         acc = Accelerated(self.name, spec, unet_fn, detail=f"{self.backend}, {self.mode or default_mode(device)}, static shapes",
-                          unet_shapes={(spec.unet_batch_opt, spec.size_opt, spec.size_opt)},
-                          image_shapes={(spec.image_batch_opt, spec.size_opt, spec.size_opt)})
+                          unet_shapes={(spec.unet_batch_opt, height, width)},
+                          image_shapes={(spec.image_batch_opt, height, width)})
         n = spec.image_batch_opt
         for i, which in enumerate(jobs):
             ae = autoencoder_module(bundle, which)
             enc = _fixed_layout(self._compile(eager_encoder(ae), device), graphs)
             dec = _fixed_layout(self._compile(eager_decoder(ae), device), graphs)
-            images = torch.zeros(n, 3, spec.size_opt, spec.size_opt, device=device, dtype=dtype).to(memory_format=torch.channels_last)
-            lat = torch.zeros(n, getattr(ae.config, "latent_channels", 4), hw, hw, device=device, dtype=dtype)
+            images = torch.zeros(n, 3, height, width, device=device, dtype=dtype).to(memory_format=torch.channels_last)
+            lat = torch.zeros(n, getattr(ae.config, "latent_channels", 4), height // scale, width // scale, device=device, dtype=dtype)
             warm(enc, (images,), f"{which} VAE encoder", 1 + 2 * i)
             warm(dec, (lat,), f"{which} VAE decoder", 2 + 2 * i)
             acc.encoders[which], acc.decoders[which] = enc, dec

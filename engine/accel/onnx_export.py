@@ -94,19 +94,20 @@ def _param(m: torch.nn.Module) -> torch.Tensor:
 
 def unet_example(unet, spec: AccelSpec, latent_scale: int = 8) -> tuple[torch.Tensor, ...]:
     p = _param(unet)
-    b, hw = spec.unet_batch_opt, spec.size_opt // latent_scale
+    b, (height, width) = spec.unet_batch_opt, spec.opt_hw
     cfg = unet.config
     g = torch.Generator().manual_seed(0)
     rnd = lambda *shape: torch.randn(*shape, generator=g).to(device=p.device, dtype=spec.dtype)
     cross = cfg.cross_attention_dim if isinstance(cfg.cross_attention_dim, int) else cfg.cross_attention_dim[0]
-    args = [rnd(b, cfg.in_channels, hw, hw), torch.linspace(999, 1, b).to(device=p.device, dtype=spec.dtype), rnd(b, 77, cross)]
+    args = [rnd(b, cfg.in_channels, height // latent_scale, width // latent_scale), torch.linspace(999, 1, b).to(device=p.device, dtype=spec.dtype), rnd(b, 77, cross)]
     names = unet_inputs(unet)
     if "timestep_cond" in names:
         args.append(rnd(b, cfg.time_cond_proj_dim))
     if "time_ids" in names:
         pooled = cfg.projection_class_embeddings_input_dim - 6 * cfg.addition_time_embed_dim
         args.append(rnd(b, pooled))
-        args.append(torch.tensor([[spec.size_opt, spec.size_opt, 0, 0, spec.size_opt, spec.size_opt]] * b).to(device=p.device, dtype=spec.dtype))
+        # SDXL's text_time ids: original size (h, w), crop (0, 0), target size (h, w)
+        args.append(torch.tensor([[height, width, 0, 0, height, width]] * b).to(device=p.device, dtype=spec.dtype))
     return tuple(args)
 
 
@@ -186,7 +187,7 @@ def export_unet(unet, path, spec: AccelSpec, latent_scale: int = 8) -> Path:
 def export_vae_encoder(vae, path, spec: AccelSpec) -> Path:
     """An autoencoder's encoder (AutoencoderKL or AutoencoderTiny) as ONNX."""
     m = _prepared_copy(vae, spec.dtype)
-    x = torch.rand(spec.image_batch_opt, 3, spec.size_opt, spec.size_opt, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(spec.image_batch_opt, 3, *spec.opt_hw, generator=torch.Generator().manual_seed(0))
     x = (x * 2 - 1).to(device=_param(m).device, dtype=spec.dtype)
     axes = _dynamic_axes(["images"], ["latents"], {"images": ("height", "width"), "latents": ("latent_height", "latent_width")})
     return export_module(EncoderGraph(m), (x,), path, ["images"], ["latents"], axes)
@@ -196,8 +197,8 @@ def export_vae_decoder(vae, path, spec: AccelSpec, latent_scale: int = 8) -> Pat
     """An autoencoder's decoder as ONNX (scaled latents in)."""
     m = _prepared_copy(vae, spec.dtype)
     c = getattr(m.config, "latent_channels", 4)
-    hw = spec.size_opt // latent_scale
-    z = torch.randn(spec.image_batch_opt, c, hw, hw, generator=torch.Generator().manual_seed(0)).to(device=_param(m).device, dtype=spec.dtype)
+    h, w = (side // latent_scale for side in spec.opt_hw)
+    z = torch.randn(spec.image_batch_opt, c, h, w, generator=torch.Generator().manual_seed(0)).to(device=_param(m).device, dtype=spec.dtype)
     axes = _dynamic_axes(["latents"], ["images"], {"latents": ("latent_height", "latent_width"), "images": ("height", "width")})
     return export_module(DecoderGraph(m), (z,), path, ["latents"], ["images"], axes)
 

@@ -239,14 +239,14 @@ def _provider_name(p) -> str:
 
 def _example(bundle, role: str, ae: str, spec: AccelSpec) -> tuple:
     """Inputs of the shape the stream runs at ``spec``'s optimum, in the graph's order."""
-    k, s = bundle.vae_scale_factor, spec.size_opt
+    k, (h, w) = bundle.vae_scale_factor, spec.opt_hw
     g = torch.Generator().manual_seed(0)
     if role == "unet":
         return unet_example(bundle.unet, spec, k)
     if role == "vae_encoder":
-        return (torch.rand(spec.image_batch_opt, 3, s, s, generator=g).to(spec.dtype) * 2 - 1,)
+        return (torch.rand(spec.image_batch_opt, 3, h, w, generator=g).to(spec.dtype) * 2 - 1,)
     c = autoencoder_module(bundle, ae).config.latent_channels
-    return (torch.randn(spec.image_batch_opt, c, s // k, s // k, generator=g).to(spec.dtype),)
+    return (torch.randn(spec.image_batch_opt, c, h // k, w // k, generator=g).to(spec.dtype),)
 
 
 def _out_shape(bundle, role: str, ae: str):

@@ -73,25 +73,25 @@ class StageRouter:
 
     # -- the frame edge ------------------------------------------------------------------
     @contextmanager
-    def frame(self, steps: int, frames: int, size: int, tiny: bool) -> Iterator[None]:
-        """One frame of ``frames`` images at ``size`` through ``steps`` steps: the only
+    def frame(self, steps: int, frames: int, height: int, width: int, tiny: bool) -> Iterator[None]:
+        """One frame of ``frames`` images of ``height`` x ``width`` pixels through ``steps`` steps: the only
         place a back end changes, and the torch thread count for the frame's own tensor
         code (image conversion, the scheduler's arithmetic)."""
         served = self.accel.poll()
         if served is not UNCHANGED:
             self._serve(served)
-        threads = self._frame_threads(steps, frames, size, tiny)
+        threads = self._frame_threads(steps, frames, height, width, tiny)
         self._eager_threads = torch.get_num_threads() if threads else None  # for a stage eager must redo
         with torch_threads(threads):
             yield
 
-    def _frame_threads(self, steps: int, frames: int, size: int, tiny: bool) -> int | None:
+    def _frame_threads(self, steps: int, frames: int, height: int, width: int, tiny: bool) -> int | None:
         """The served back end's wish when it serves the whole frame (see
         ``Accelerated.torch_threads``); None: as set."""
         acc = self.served
         if acc is None or not acc.torch_threads:
             return None
-        whole = acc.serves_frame(steps, frames, size, size, self._autoencoder(tiny))
+        whole = acc.serves_frame(steps, frames, height, width, self._autoencoder(tiny))
         return acc.torch_threads if whole else None
 
     def run(self, stage: Callable[[], T]) -> T:

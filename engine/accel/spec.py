@@ -50,10 +50,11 @@ def stream_batch_range(steps: int, frames: int = 1) -> tuple[int, int]:
 class AccelSpec:
     """The shapes, precision and device a back end must serve.
 
-    Batch ranges are inclusive.  Sizes are square-or-not image sizes in pixels,
-    ``size_min..size_max`` in steps of ``size_step`` for both height and width;
-    latents are the size over the VAE's scale factor.  ``*_opt`` is the shape
-    to tune for (TensorRT's optimisation profile, torch.compile's warm-up).
+    Batch ranges are inclusive.  Image sides are in pixels: height and width each
+    lie in ``size_min..size_max`` in steps of ``size_step`` (so one spec serves
+    square and non-square frames); latents are the sides over the VAE's scale
+    factor.  ``*_opt`` is the shape to tune for (TensorRT's optimisation
+    profile, torch.compile's warm-up): ``height_opt`` x ``width_opt`` pixels.
     """
 
     unet_batch: tuple[int, int] = (1, 8)
@@ -63,7 +64,8 @@ class AccelSpec:
     size_step: int = 64
     unet_batch_opt: int = 2
     image_batch_opt: int = 1
-    size_opt: int = 512
+    height_opt: int = 512
+    width_opt: int = 512
     dtype: torch.dtype = torch.float32
     device: str = "cpu"
     autoencoders: tuple[str, ...] = ("tiny",)
@@ -75,23 +77,30 @@ class AccelSpec:
             raise ValueError(f"image batch range {self.image_batch} must hold its optimum {self.image_batch_opt}")
         if self.size_step <= 0 or self.size_min % self.size_step or self.size_max % self.size_step:
             raise ValueError(f"sizes {self.size_min}..{self.size_max} must be multiples of {self.size_step}")
-        if not (self.size_min <= self.size_opt <= self.size_max) or self.size_opt % self.size_step:
-            raise ValueError(f"size {self.size_opt} is outside {self.size_min}..{self.size_max} step {self.size_step}")
+        for side, opt in (("height", self.height_opt), ("width", self.width_opt)):
+            if not (self.size_min <= opt <= self.size_max) or opt % self.size_step:
+                raise ValueError(f"{side} {opt} is outside {self.size_min}..{self.size_max} step {self.size_step}")
         bad = [a for a in self.autoencoders if a not in AUTOENCODERS]
         if bad:
             raise ValueError(f"autoencoders must be among {AUTOENCODERS}; got {bad}")
 
+    @property
+    def opt_hw(self) -> tuple[int, int]:
+        """(height, width) in pixels of the shape to tune for."""
+        return self.height_opt, self.width_opt
+
     @classmethod
-    def for_stream(cls, size: int, steps: int, frames: int = 1, tiny_vae: bool = True, *,
+    def for_stream(cls, width: int, height: int, steps: int, frames: int = 1, tiny_vae: bool = True, *,
                    size_min: int = 384, size_max: int = 1024, size_step: int = 64,
                    dtype: torch.dtype = torch.float32, device="cpu") -> "AccelSpec":
-        """The spec for a stream at ``size`` with ``steps`` and ``frames``, covering
-        every guidance mode (batch up to full CFG's) and the default resolution
-        range (widened to hold ``size``)."""
+        """The spec for a stream of ``width`` x ``height`` frames with ``steps`` and
+        ``frames``, covering every guidance mode (batch up to full CFG's) and the
+        default resolution range (widened to hold both sides), tuned for this frame."""
         lo, hi = stream_batch_range(steps, frames)
         return cls(
             unet_batch=(lo, hi), image_batch=(1, frames), unet_batch_opt=steps * frames, image_batch_opt=frames,
-            size_min=min(size_min, size), size_max=max(size_max, size), size_step=size_step, size_opt=size,
+            size_min=min(size_min, width, height), size_max=max(size_max, width, height), size_step=size_step,
+            height_opt=height, width_opt=width,
             dtype=dtype, device=str(device), autoencoders=("tiny",) if tiny_vae else ("full",),
         )
 

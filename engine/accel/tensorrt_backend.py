@@ -146,11 +146,19 @@ class TensorRTModule:
 ENGINE_DTYPE = torch.float16  # engines are fp16: TensorRT through its FP16 flag, RTX through an fp16 export
 
 
+def _pixels(spec: AccelSpec) -> tuple:
+    """(min, opt, max) pixels of the engines' profile: square bounds, the optimum (height, width)."""
+    return spec.size_min, spec.opt_hw, spec.size_max
+
+
 def engine_key_parts(flavour: str, bundle, role: str, spec: AccelSpec, autoencoder: str, onnx_key: str) -> dict:
+    """The engine's key parts: its profile's batch and resolution ranges, optimum (height, width)
+    included, so engines tuned for different frames never share a cache entry."""
     module = bundle.unet if role == "unet" else autoencoder_module(bundle, autoencoder)
     return standard_key_parts(
         role=role, weights=module_fingerprint(module), flavour=flavour, flavour_version=library_version(flavour),
-        batch_range=_batch(spec, role), resolution_range=(spec.size_min, spec.size_opt, spec.size_max, spec.size_step),
+        batch_range=_batch(spec, role), resolution_range=(spec.size_min, spec.size_max, spec.size_step),
+        resolution_opt=spec.opt_hw,
         precision="fp16", tiny_vae=role != "unet" and autoencoder == "tiny", loras=bundle.loras,
         gpu=gpu_name(spec.device), onnx=onnx_key,
     )
@@ -202,7 +210,7 @@ class _TensorRTBase(Backend):
             parts = engine_key_parts(self.flavour, bundle, role, spec, ae, onnx_key)
             what = f"{bundle.name}'s " + ("UNet" if role == "unet" else f"{role.replace('_', ' ')} ({ae})")
             paths[(role, ae)] = build_engine_cached(
-                cache, cache_key(parts), self.flavour, onnx_path, _batch(spec, role), (spec.size_min, spec.size_opt, spec.size_max),
+                cache, cache_key(parts), self.flavour, onnx_path, _batch(spec, role), _pixels(spec),
                 "fp16", span(0.2, 1.0), cancel, parts=parts, what=what, workspace_bytes=self.workspace_bytes,
                 latent_scale=bundle.vae_scale_factor,
             )

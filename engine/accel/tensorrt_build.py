@@ -150,10 +150,18 @@ def _progress_monitor(trt, progress: ProgressFn, cancel, lo: float, hi: float):
 
 # -- shapes ------------------------------------------------------------------------------
 
+def pixel_hw(pixels) -> tuple[tuple[int, int], ...]:
+    """``pixels`` (min, opt, max), each a square side or (height, width), as (height, width) pairs."""
+    out = tuple((int(p), int(p)) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in pixels)
+    if len(out) != 3:
+        raise ValueError(f"pixels must be (min, opt, max); got {pixels!r}")
+    return out
+
+
 def profile_shapes(
     inputs: Mapping[str, tuple[int, ...]],
     batch: tuple[int, int, int],
-    pixels: tuple[int, int, int],
+    pixels: tuple,
     latent_scale: int = 8,
     image_channels: int = 3,
 ) -> dict[str, tuple[tuple, tuple, tuple]]:
@@ -161,8 +169,11 @@ def profile_shapes(
 
     Dim 0 is the batch; the last two dims of a 4-D input are height and width, in
     pixels for an image input (``image_channels`` channels) and in latents
-    (pixels / ``latent_scale``) otherwise.  Any other dynamic dim is an error.
+    (pixels / ``latent_scale``) otherwise.  ``pixels`` is (min, opt, max), each a
+    square side or a (height, width) pair (a non-square optimum between square
+    bounds, say).  Any other dynamic dim is an error.
     """
+    hw = pixel_hw(pixels)
     out = {}
     for name, shape in inputs.items():
         shapes = []
@@ -175,7 +186,7 @@ def profile_shapes(
                     dims.append(batch[k])
                 elif len(shape) == 4 and i >= 2:
                     scale = 1 if shape[1] == image_channels else latent_scale
-                    dims.append(pixels[k] // scale)
+                    dims.append(hw[k][i - 2] // scale)
                 else:
                     raise AccelBuildError(f"input {name!r} has a dynamic dimension {i} that has no range (shape {tuple(shape)})")
             shapes.append(tuple(dims))
@@ -205,7 +216,7 @@ def build_engine(
     onnx_path: str | Path,
     out_path: str | Path,
     batch: tuple[int, int, int],
-    pixels: tuple[int, int, int],
+    pixels: tuple,
     precision: str = "fp16",
     progress: ProgressFn | None = None,
     cancel=None,
@@ -215,7 +226,8 @@ def build_engine(
 ) -> Path:
     """Parse ``onnx_path``, build an engine for the given ranges, write it to ``out_path``.
 
-    ``batch`` and ``pixels`` are (min, opt, max).  Raises AccelBuildError (one line)
+    ``batch`` and ``pixels`` are (min, opt, max); a ``pixels`` entry is a square side
+    or (height, width) (see :func:`profile_shapes`).  Raises AccelBuildError (one line)
     on failure and BuildCancelled when ``cancel`` is set during the build.
     """
     trt = load_library(flavour)
@@ -284,7 +296,7 @@ def build_engine_cached(
     flavour: str,
     onnx_path: str | Path,
     batch: tuple[int, int, int],
-    pixels: tuple[int, int, int],
+    pixels: tuple,
     precision: str = "fp16",
     progress: ProgressFn | None = None,
     cancel=None,

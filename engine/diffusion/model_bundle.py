@@ -72,11 +72,14 @@ class ModelBundle:
             states.append(out.hidden_states[-2])
         return torch.cat(states, dim=-1).to(self.dtype), pooled.to(self.dtype)
 
-    def sdxl_time_ids(self, size: int) -> torch.Tensor | None:
+    def sdxl_time_ids(self, height: int, width: int | None = None) -> torch.Tensor | None:
+        """SDXL's text_time conditioning for a ``height`` x ``width`` frame (square when
+        ``width`` is left out): original size (h, w), crop top-left (0, 0), target size
+        (h, w), as diffusers' SDXL pipelines build it."""
         if self.family != "sdxl":
             return None
-        # original size, crop top-left, target size: the usual text_time conditioning
-        return torch.tensor([[size, size, 0, 0, size, size]], dtype=self.dtype, device=self.device)
+        width = height if width is None else width
+        return torch.tensor([[height, width, 0, 0, height, width]], dtype=self.dtype, device=self.device)
 
     def use_channels_last(self) -> None:
         """Store conv weights channels-last (NHWC): oneDNN and cuDNN run the

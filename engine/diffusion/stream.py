@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import Mapping, Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from ..accel.eager import EAGER
 from ..accel.routing import StageRouter
 from ..accel.spec import AccelSpec
+from ..frame_size import to_model_frame
 from ..metrics import StageMetrics
 from ..params.catalog import PROMPT_SLOTS, SEED_SLOTS
 from .conditioning import NoiseCache, PromptCache, blend_conditions, blend_tensors
@@ -35,14 +35,21 @@ from .denoiser import GuidanceSettings, StreamDenoiser
 from .model_bundle import ModelBundle
 from .schedule import step_plan, t_index_for_strength
 from .similarity_filter import SimilarityFilter
+from .sizes import check_frame, diffusion_frame
 from .unet_runner import Condition, UNetRunner
 
 
 @dataclass
 class StreamSettings:
-    """The stage's view of the parameters (a snapshot's values, or defaults)."""
+    """The stage's view of the parameters (a snapshot's values, or defaults).
 
-    size: int = 512
+    The model's frame is ``width`` x ``height`` pixels; ``size=N`` (an init-only
+    argument) is the square convenience that sets both, e.g. ``StreamSettings(size=128)``
+    or ``replace(settings, size=192)``.
+    """
+
+    width: int = 512
+    height: int = 512
     steps: int = 2
     frame_buffer_size: int = 1
     strength: float = 0.5
@@ -61,13 +68,28 @@ class StreamSettings:
     max_skip_frame: int = 10
     stream_batch: bool = True  # False: the sequential twin (for comparison)
     accel: str = EAGER  # acceleration back end (engine.accel)
+    size: InitVar[int | None] = None  # square frame: sets width and height
+
+    def __post_init__(self, size: int | None) -> None:
+        if size is not None:
+            self.width = self.height = size
+
+    @property
+    def frame(self) -> tuple[int, int]:
+        """(width, height) of the model's frames."""
+        return self.width, self.height
 
     @classmethod
     def from_values(cls, v: Mapping, **overrides) -> "StreamSettings":
+        """Settings from a registry snapshot's values: the frame from ``size`` shaped like
+        ``output_size`` (square without one).  Raises ValueError (one line) for a size
+        Stable Diffusion cannot take.  ``overrides`` are set after (``size=N``: square)."""
         prompts = tuple((v[f"prompt.{i}.text"], v[f"prompt.{i}.weight"]) for i in range(1, PROMPT_SLOTS + 1))
         seeds = tuple((v[f"seed.{i}.value"], v[f"seed.{i}.weight"]) for i in range(1, SEED_SLOTS + 1))
+        width, height = diffusion_frame(v["size"], v.get("output_size", "512x512"))
         s = cls(
-            size=v["size"],
+            width=width,
+            height=height,
             steps=v["steps"],
             frame_buffer_size=v["frame_buffer_size"],
             strength=v["strength"],
@@ -85,6 +107,9 @@ class StreamSettings:
             max_skip_frame=v["max_skip_frame"],
             accel=v.get("accel", EAGER),
         )
+        square = overrides.pop("size", None)
+        if square is not None:
+            s.width = s.height = square
         for k, val in overrides.items():
             setattr(s, k, val)
         return s
@@ -134,9 +159,8 @@ class DiffusionStream:
         with self._lock:
             b = self.bundle
             old = self._applied
-            if s.size % 64 or s.size <= 0:
-                raise ValueError(f"size must be a multiple of 64 pixels; got {s.size}")
-            rebuild = old is None or (s.size, s.frame_buffer_size) != (old.size, old.frame_buffer_size)
+            check_frame(s.width, s.height)
+            rebuild = old is None or (s.width, s.height, s.frame_buffer_size) != (old.width, old.height, old.frame_buffer_size)
             plan = None
             if rebuild or (s.strength, s.steps, s.t_index_list) != (old.strength, old.steps, old.t_index_list):
                 plan = step_plan(b.scheduler_config, self._t_index(s), device=b.device, dtype=b.dtype)
@@ -145,9 +169,9 @@ class DiffusionStream:
             conds = [self.prompts.get(t) if w > 0 else None for t, w in zip(texts, weights)]
             cond = blend_conditions(conds, weights, s.prompt_blend)
             neg = self._negative(s.negative_prompt)
-            latent_hw = s.size // b.vae_scale_factor
+            latent_hw = (s.height // b.vae_scale_factor, s.width // b.vae_scale_factor)
             steps = plan.steps if plan is not None else self.denoiser.plan.steps
-            shape = (steps, s.frame_buffer_size, b.latent_channels, latent_hw, latent_hw)
+            shape = (steps, s.frame_buffer_size, b.latent_channels, *latent_hw)
             seeds, sw = _weights_or_first(s.seeds)
             noises = [self.noises.get(seed, shape, b.device, b.dtype).reshape(steps, -1) if w > 0 else None for seed, w in zip(seeds, sw)]
             noise = blend_tensors(noises, sw, s.seed_blend, unit_variance=True).reshape(shape)
@@ -155,7 +179,7 @@ class DiffusionStream:
             # commit
             if rebuild:
                 self.latent_hw = latent_hw
-                self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.size), forward=self.router.unet)
+                self.runner = UNetRunner(b.unet, b.prediction_type, b.sdxl_time_ids(s.height, s.width), forward=self.router.unet)
                 self.denoiser = StreamDenoiser(self.runner, plan, frames=s.frame_buffer_size)
                 self._last_output = None  # never hand out a frame of the old size
                 self.filter.reset()
@@ -175,7 +199,7 @@ class DiffusionStream:
         """The shapes an acceleration back end must serve for settings ``s``."""
         s = s or self.settings
         b = self.bundle
-        return AccelSpec.for_stream(s.size, s.steps, s.frame_buffer_size, s.tiny_vae and b.tiny_vae is not None,
+        return AccelSpec.for_stream(s.width, s.height, s.steps, s.frame_buffer_size, s.tiny_vae and b.tiny_vae is not None,
                                     dtype=b.dtype, device=b.device)
 
     def sync(self, snapshot) -> bool:
@@ -213,13 +237,14 @@ class DiffusionStream:
 
     # -- pixels <-> latents --------------------------------------------------------
     def to_tensor(self, frames: Sequence[np.ndarray]) -> torch.Tensor:
-        size = self.settings.size
+        """Frames (HxWx3 uint8 RGB, any size) as the model's images: centre-cropped to its
+        aspect, resized to its frame, in [-1, 1]."""
+        width, height = self.settings.frame
         batch = []
         for f in frames:
             if f.ndim != 3 or f.shape[2] != 3 or f.dtype != np.uint8:
                 raise ValueError(f"frames must be HxWx3 uint8 RGB; got {f.shape} {f.dtype}")
-            if f.shape[:2] != (size, size):
-                f = cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA)
+            f = to_model_frame(f, width, height)
             batch.append(torch.from_numpy(np.ascontiguousarray(f)))
         x = torch.stack(batch).permute(0, 3, 1, 2).to(device=self.bundle.device, dtype=self.bundle.dtype)
         return x / 127.5 - 1.0
@@ -238,7 +263,7 @@ class DiffusionStream:
     def process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         """One Stream Batch call on ``frame_buffer_size`` frames.
 
-        Returns the finished frames (model size), or None while the pipeline
+        Returns the finished frames (the model's height x width), or None while the pipeline
         fills after a (re)start.  With the similarity filter on, a near-repeat
         input returns the previous output at once.
         """
@@ -248,7 +273,7 @@ class DiffusionStream:
     def _process(self, frames: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         t0 = time.perf_counter()
         s, run = self.settings, self.router.run  # run(): a stage the served back end breaks in is redone eagerly
-        with self.router.frame(self.denoiser.plan.steps, len(frames), s.size, s.tiny_vae):  # back ends change only here
+        with self.router.frame(self.denoiser.plan.steps, len(frames), s.height, s.width, s.tiny_vae):  # back ends change only here
             x = self.to_tensor(frames)
             # 1. similarity filter: a near-repeat of the last input shows the last output again
             if self._repeats(x):

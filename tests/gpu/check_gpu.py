@@ -153,7 +153,7 @@ def install_backends(cache_root: Path, size: int | None) -> None:
 
         def prepare(self, bundle, spec, progress=None, cancel=None):
             if size is not None:
-                spec = spec.with_(size_min=size, size_max=size, size_opt=size)
+                spec = spec.with_(size_min=size, size_max=size, height_opt=size, width_opt=size)
             return self.inner.prepare(bundle, spec, progress, cancel)
 
     def factory(module: str, cls: str, wrap: bool):

@@ -48,18 +48,18 @@ def test_each_accel_choice_finds_the_back_end_of_that_name():
 
 
 def test_spec_for_stream_covers_every_guidance_mode():
-    spec = AccelSpec.for_stream(512, steps=2, frames=1)
+    spec = AccelSpec.for_stream(512, 512, steps=2, frames=1)
     assert spec.unet_batch == (1, 4) and spec.unet_batch_opt == 2  # sequential 1 .. full CFG 2*2
     assert spec.covers(unet_batch=3, height=768, width=384) and not spec.covers(unet_batch=5)
     assert not spec.covers(height=448 + 32)
-    small = AccelSpec.for_stream(256, steps=1, frames=2, tiny_vae=False)
+    small = AccelSpec.for_stream(256, 256, steps=1, frames=2, tiny_vae=False)
     assert (small.size_min, small.image_batch, small.autoencoders) == (256, (1, 2), ("full",))
 
 
 def test_unavailable_provider_is_a_clear_error(tiny_bundle):
     backend = OnnxRuntimeBackend(providers=["CUDAExecutionProvider"])
     with pytest.raises(AccelBuildError, match="no CUDAExecutionProvider"):
-        backend.prepare(tiny_bundle, AccelSpec.for_stream(SIZE, 2, size_min=64))
+        backend.prepare(tiny_bundle, AccelSpec.for_stream(SIZE, SIZE, 2, size_min=64))
 
 
 def test_corrupted_onnx_file_is_a_clear_error(tmp_path):
@@ -80,7 +80,7 @@ def _run(stream, frames):
 
 
 def test_eager_backend_wrappers_match_the_modules(tiny_bundle):
-    acc = get_backend("eager").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, 2, size_min=64))
+    acc = get_backend("eager").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, SIZE, 2, size_min=64))
     g = torch.Generator().manual_seed(0)
     x, t, c = torch.randn(2, 4, 8, 8, generator=g), torch.tensor([900, 400]), torch.randn(2, 77, 32, generator=g)
     ref = tiny_bundle.unet(x, t, encoder_hidden_states=c, return_dict=False)[0]
@@ -110,7 +110,7 @@ def test_onnxruntime_serves_the_stream_like_eager(tiny_bundle):
 def test_compile_backend_serves_its_warmed_shapes(tiny_bundle):
     """The torch.compile path (Dynamo capture, static shapes, warm-up) with the
     ``aot_eager`` compiler: the same graphs as Inductor gets, without minutes of C++."""
-    spec = AccelSpec.for_stream(SIZE, steps=2, size_min=64)
+    spec = AccelSpec.for_stream(SIZE, SIZE, steps=2, size_min=64)
     acc = CompiledBackend(backend="aot_eager").prepare(tiny_bundle, spec)
     assert acc.serves_unet(2, SIZE, SIZE) and not acc.serves_unet(4, SIZE, SIZE)  # other shapes: the module
     g = torch.Generator().manual_seed(0)
@@ -123,11 +123,11 @@ def test_compile_backend_serves_its_warmed_shapes(tiny_bundle):
 
 
 def test_what_is_served_decides_whether_a_change_needs_a_new_preparation():
-    spec = AccelSpec.for_stream(256, steps=2, size_min=64)
+    spec = AccelSpec.for_stream(256, 256, steps=2, size_min=64)
     ranges = Accelerated("x", spec, None)
     exact = Accelerated("x", spec, None, unet_shapes={(2, 256, 256)}, image_shapes={(1, 256, 256)})
     assert ranges.serves_spec(spec) and exact.serves_spec(spec)
-    moved = AccelSpec.for_stream(320, steps=2, size_min=64)  # a new size inside the ranges
+    moved = AccelSpec.for_stream(320, 320, steps=2, size_min=64)  # a new size inside the ranges
     assert ranges.serves_spec(moved) and not exact.serves_spec(moved)
-    assert not ranges.serves_spec(AccelSpec.for_stream(256, steps=3, size_min=64))  # batch 6 > 4
-    assert not ranges.serves_spec(AccelSpec.for_stream(256, steps=2, size_min=64, tiny_vae=False))
+    assert not ranges.serves_spec(AccelSpec.for_stream(256, 256, steps=3, size_min=64))  # batch 6 > 4
+    assert not ranges.serves_spec(AccelSpec.for_stream(256, 256, steps=2, size_min=64, tiny_vae=False))

@@ -20,7 +20,7 @@ from engine.accel.onnx_export import (DecoderGraph, EncoderGraph, UNetGraph, cac
 from engine.accel.onnxruntime_backend import OrtModel
 
 RTOL = ATOL = 1e-4
-SPEC = AccelSpec(unet_batch=(1, 4), image_batch=(1, 2), size_min=64, size_max=128, size_opt=64, unet_batch_opt=2)
+SPEC = AccelSpec(unet_batch=(1, 4), image_batch=(1, 2), size_min=64, size_max=128, height_opt=64, width_opt=64, unet_batch_opt=2)
 SHAPES = [(2, 64), (3, 128)]  # (batch, pixels): two batch sizes, two resolutions, one export
 
 

@@ -38,13 +38,13 @@ def _recording(acc, seen: list):
 
 
 def test_the_served_back_end_takes_only_the_calls_it_serves_and_only_from_a_frame_edge(tiny_bundle, router):
-    spec = AccelSpec.for_stream(SIZE, steps=2, size_min=64)
+    spec = AccelSpec.for_stream(SIZE, SIZE, steps=2, size_min=64)
     seen: list[str] = []
     served = replace(_recording(get_backend("eager").prepare(tiny_bundle, spec), seen), unet_shapes={(2, SIZE, SIZE)})
     router.accel.install("recording", served)
     router.unet(*_unet_args(2))
     assert seen == [] and router.served is None  # prepared, but not swapped in between frames
-    with router.frame(steps=2, frames=1, size=SIZE, tiny=True):
+    with router.frame(steps=2, frames=1, height=SIZE, width=SIZE, tiny=True):
         assert router.served is served
         ref = tiny_bundle.unet(*_unet_args(4)[:2], encoder_hidden_states=_unet_args(4)[2], return_dict=False)[0]
         assert torch.equal(router.unet(*_unet_args(4)), ref) and seen == []  # batch 4 is not served: the module
@@ -58,14 +58,14 @@ def test_the_served_back_end_takes_only_the_calls_it_serves_and_only_from_a_fram
 def test_a_stage_the_served_back_end_breaks_in_is_reported_and_redone_by_the_modules(tiny_bundle, router):
     faults = []
     router.accel.on_fault = lambda where, msg: faults.append((where, msg))
-    acc = get_backend("eager").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, steps=2, size_min=64))
+    acc = get_backend("eager").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, SIZE, steps=2, size_min=64))
 
     def broken(*a):
         raise RuntimeError("device lost")
 
     router.accel.install("breaking", replace(acc, unet=broken))
     args = _unet_args(2)
-    with router.frame(steps=2, frames=1, size=SIZE, tiny=True):
+    with router.frame(steps=2, frames=1, height=SIZE, width=SIZE, tiny=True):
         out = router.run(lambda: router.unet(*args))
     ref = tiny_bundle.unet(*args[:2], encoder_hidden_states=args[2], return_dict=False)[0]
     assert torch.equal(out, ref) and router.served is None and router.accel.active == "eager"

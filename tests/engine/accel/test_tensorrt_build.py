@@ -27,7 +27,7 @@ PIXELS = (128, 256, 256)  # the tiny model's range, in pixels (latents are /8)
 
 
 SPEC = AccelSpec(unet_batch=(1, 2), unet_batch_opt=2, image_batch=(1, 2), image_batch_opt=1, size_min=128,
-                 size_max=256, size_step=64, size_opt=256, dtype=torch.float32, autoencoders=("tiny",))
+                 size_max=256, size_step=64, height_opt=256, width_opt=256, dtype=torch.float32, autoencoders=("tiny",))
 
 
 @pytest.fixture(scope="module")

@@ -194,7 +194,7 @@ def test_a_cancel_stops_the_timing(timer):
 
 
 def test_onnxruntime_reports_the_level_each_graph_got(tiny_bundle):
-    acc = get_backend("onnxruntime").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, 2, size_min=64))
+    acc = get_backend("onnxruntime").prepare(tiny_bundle, AccelSpec.for_stream(SIZE, SIZE, 2, size_min=64))
     try:
         for role in ("unet", "vae encoder", "vae decoder"):
             assert any(f"{role} {level}" in acc.detail for level in LEVELS), acc.detail
