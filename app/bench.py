@@ -25,8 +25,22 @@ import torch
 from engine.media.test_pattern import pattern_frame
 
 
-def _frames(size: int, n: int) -> list[np.ndarray]:
-    return [pattern_frame(i / 15, size, size) for i in range(n)]
+def _frames(width: int, height: int, n: int) -> list[np.ndarray]:
+    return [pattern_frame(i / 15, width, height) for i in range(n)]
+
+
+def bench_frame(size) -> tuple[int, int]:
+    """(width, height) of a bench's frames for ``--size``: a long side is a square frame (the
+    benches have no output to take an aspect from), WIDTHxHEIGHT that frame.  One line
+    naming what Stable Diffusion takes when it cannot."""
+    from engine.diffusion.sizes import diffusion_frame
+
+    from .loading import size_error
+
+    try:
+        return diffusion_frame(size, "512x512")
+    except ValueError as e:
+        raise size_error(e) from None
 
 
 BENCH_PROMPT = "a neon jellyfish drifting through a rainy city at night"
@@ -101,10 +115,11 @@ def run_bench(a) -> int:
         raise UserError(str(e)) from None
     if a.frames < 4:
         raise UserError(f"--frames must be at least 4; got {a.frames}")
+    width, height = bench_frame(a.size)
     say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
     bundle = bench_model(a.model)
     prompt = BENCH_PROMPT
-    base = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
+    base = StreamSettings(width=width, height=height, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
                           prompts=((prompt, 1.0),), tiny_vae=bundle.tiny_vae is not None)
     stream = DiffusionStream(bundle, base)  # also puts the shared weights channels-last, for diffusers too
     t_index = stream.denoiser.plan.t_index
@@ -112,9 +127,9 @@ def run_bench(a) -> int:
     auto, lcm = _pipelines(bundle)
     rounds = 3
     per_round = max(4, a.frames // rounds)
-    frames = _frames(a.size, per_round + 2)
+    frames = _frames(width, height, per_round + 2)
     images = [Image.fromarray(f) for f in frames]
-    say(f"bench: model {a.model!r}, {a.size}x{a.size}, {a.steps} steps (t_index {list(t_index)}), strength {a.strength}, "
+    say(f"bench: model {a.model!r}, {width}x{height}, {a.steps} steps (t_index {list(t_index)}), strength {a.strength}, "
         f"guidance scale {a.guidance_scale}, {torch.get_num_threads()} torch threads, device {bundle.device}; "
         f"{rounds} interleaved rounds, median frames/s")
 
@@ -156,7 +171,7 @@ def run_bench(a) -> int:
 
     report = {
         "model": a.model,
-        "size": a.size,
+        "size": f"{width}x{height}",
         "steps": a.steps,
         "t_index_list": list(t_index),
         "strength": a.strength,

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from .bench import BENCH_PROMPT, _fps, _frames, bench_model
+from .bench import BENCH_PROMPT, _fps, _frames, bench_frame, bench_model
 from .errors import UserError
 
 ROUNDS = 3
@@ -45,6 +45,7 @@ def run_accel_bench(a) -> int:
         raise UserError(str(e)) from None
     if a.frames < 4:
         raise UserError(f"--frames must be at least 4; got {a.frames}")
+    width, height = bench_frame(a.size)
     report_all = available()
     wanted = list(report_all) if not a.backends else [b.strip() for b in a.backends.split(",") if b.strip()]
     unknown = [b for b in wanted if b not in report_all]
@@ -58,12 +59,12 @@ def run_accel_bench(a) -> int:
         torch.set_num_threads(a.threads)  # ONNX Runtime's sessions take torch's count too
     say = (lambda *x: print(*x, file=sys.stderr, flush=True)) if a.json else (lambda *x: print(*x, flush=True))
     bundle = bench_model(a.model)
-    settings = StreamSettings(size=a.size, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
+    settings = StreamSettings(width=width, height=height, steps=a.steps, strength=a.strength, guidance="self", guidance_scale=a.guidance_scale,
                               prompts=((BENCH_PROMPT, 1.0),),
                               tiny_vae=bundle.tiny_vae is not None)
     stream = DiffusionStream(bundle, settings)
     spec = stream.accel_spec()
-    say(f"bench --accel: model {a.model!r}, {a.size}x{a.size}, {a.steps} steps, RCFG self, "
+    say(f"bench --accel: model {a.model!r}, {width}x{height}, {a.steps} steps, RCFG self, "
         f"{'tiny VAE' if settings.tiny_vae else 'full VAE'}, {torch.get_num_threads()} torch threads, device {bundle.device}; "
         f"{_load_note()}")
 
@@ -88,7 +89,7 @@ def run_accel_bench(a) -> int:
         prepare_s[name] = time.perf_counter() - t0
 
     per_round = max(4, a.frames // ROUNDS)
-    frames = _frames(a.size, per_round + 2)
+    frames = _frames(width, height, per_round + 2)
 
     def run(name):
         stream.accel.install(name, prepared[name])
@@ -110,7 +111,7 @@ def run_accel_bench(a) -> int:
     best = max(others, key=others.get) if others else "eager"
 
     report = {
-        "model": a.model, "size": a.size, "steps": a.steps, "device": str(bundle.device), "torch_threads": torch.get_num_threads(),
+        "model": a.model, "size": f"{width}x{height}", "steps": a.steps, "device": str(bundle.device), "torch_threads": torch.get_num_threads(),
         "fps": {n: round(v, 3) for n, v in fps.items()},
         "vs_eager": {n: round(r, 3) for n, r in ratios.items()},
         "best": best,

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from .errors import UserError
+from .loading import size_error
 
 
 def _median_ms(fn, items, repeat=1) -> float:
@@ -147,20 +148,25 @@ def run_power_bench(a) -> int:
     from engine.sources import make_source
 
     say = (lambda *x: print(*x, file=sys.stderr)) if a.json else print
+    out_size = "1280x720"
+    try:  # the frame --size gives on this output, checked before the model load
+        width, height = StreamSettings.from_values({**engine_store().snapshot().values, "size": a.size, "output_size": out_size}).frame
+    except ValueError as e:
+        raise size_error(e) from None
     try:
         bundle = load_model(a.model)
     except ModelLoadError as e:
         raise UserError(str(e)) from None
     gpu = GpuProbe()
-    say(f"bench --power: model {a.model!r} at {a.size}px live, 1280x720 @ 30 fps out, {a.seconds:.0f} s per run")
+    say(f"bench --power: model {a.model!r} at {width}x{height} live, {out_size} @ 30 fps out, {a.seconds:.0f} s per run")
     results = {}
     for scene in ("static", "moving"):
         for filt in (True, False):
             store = engine_store()
             store.update({"size": a.size, "steps": 2, "prompt.1.text": "neon jellyfish", "similarity_filter": filt,
-                          "output_size": "1280x720", "output_fps": 30})
+                          "output_size": out_size, "output_fps": 30})
             stream = DiffusionStream(bundle, StreamSettings.from_values(store.snapshot().values))
-            src = make_source("pattern:static" if scene == "static" else "pattern", width=a.size, height=a.size, fps=30)
+            src = make_source("pattern:static" if scene == "static" else "pattern", width=width, height=height, fps=30)
             p = LivePipeline(store, stream, src)
             p.add_sink(PreviewSink())
             p.start()

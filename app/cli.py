@@ -50,7 +50,7 @@ def cmd_render(a: argparse.Namespace) -> int:
             check_output_folder(a.output)
     except MediaError as e:
         raise UserError(str(e)) from None
-    stream = load_stream(a)
+    stream = load_stream(a, output_size=f"{info.width}x{info.height}")  # the frame shaped like the file
     bar = tqdm(total=info.frame_count or None, unit="frame", desc="render", disable=a.quiet or not sys.stderr.isatty(), file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
@@ -83,13 +83,16 @@ def cmd_demo(a: argparse.Namespace) -> int:
         check_video_output(a.output)  # extension and folder, before the model load
     except MediaError as e:
         raise UserError(str(e)) from None
-    stream = load_stream(a)  # --size and the other values are checked first: no file exists yet
-    frames = [pattern_frame(i / fps, a.size, a.size) for i in range(max(1, int(a.seconds * fps)))]
-    print(f"DreamDeck demo: model {a.model!r} at {a.size}px, {len(frames)} frames of the moving test pattern")
+    # --size and the other values are checked first: no file exists yet.  A long side gives a square
+    # frame (the test pattern has no aspect of its own); WIDTHxHEIGHT gives that frame.
+    stream = load_stream(a, output_size="512x512")
+    width, height = stream.settings.frame
+    frames = [pattern_frame(i / fps, width, height) for i in range(max(1, int(a.seconds * fps)))]
+    print(f"DreamDeck demo: model {a.model!r} at {width}x{height}px, {len(frames)} frames of the moving test pattern")
     t0 = time.perf_counter()
     try:
         # the file is opened only now, and a failure inside removes its partial file
-        with VideoWriter(a.output, fps, (a.size * 2, a.size)) as w:
+        with VideoWriter(a.output, fps, (width * 2, height)) as w:
             for src, out in zip(frames, stream_frames(stream, frames)):
                 w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
     except MediaError as e:
@@ -205,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="measure the engine against diffusers' pipelines, side by side")
     b.add_argument("--model", default="tiny")
-    b.add_argument("--size", type=int, default=256)
+    b.add_argument("--size", default="256", help="frame: long side, square (e.g. 256), or WIDTHxHEIGHT (e.g. 256x128)")
     b.add_argument("--steps", type=int, default=2)
     b.add_argument("--strength", type=float, default=0.5)
     b.add_argument("--guidance-scale", type=float, default=1.2)

@@ -19,10 +19,25 @@ def load_options(a: argparse.Namespace) -> dict:
             "loras": getattr(a, "lora", None) or []}
 
 
-def settings_from_args(a: argparse.Namespace):
+def size_error(e: ValueError) -> UserError:
+    """A refused ``size`` (engine.frame_size's one line) as the user's error, naming the flag."""
+    msg = str(e)
+    return UserError("--" + msg if msg.startswith("size ") else msg)
+
+
+def settings_from_args(a: argparse.Namespace, output_size: str | None = None):
+    """The stream settings the command line asks for.  The model's frame is ``--size`` shaped like
+    the output: ``output_size`` ("WIDTHxHEIGHT", e.g. an input file's own size for ``render``)
+    where given, else the registry's ``output_size``.  A size the model cannot take is a UserError."""
     from engine.diffusion.stream import StreamSettings
 
-    return StreamSettings.from_values(build_store(a).snapshot().values, t_index_list=a.t_index)
+    values = dict(build_store(a).snapshot().values)
+    if output_size is not None:
+        values["output_size"] = output_size
+    try:
+        return StreamSettings.from_values(values, t_index_list=a.t_index)
+    except ValueError as e:  # the one value from_values checks is the size
+        raise size_error(e) from None
 
 
 EXTRA_FLAGS = {"tiny_vae": "--no-tiny-vae", "lcm_lora": "--no-lcm-lora"}  # load_model option -> the flag that turns it off
@@ -62,11 +77,12 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
     return bundle
 
 
-def load_stream(a: argparse.Namespace, quiet: bool = False):
-    """The stream ``a`` asks for; every value is checked by the registry before the (slow) model load."""
+def load_stream(a: argparse.Namespace, quiet: bool = False, output_size: str | None = None):
+    """The stream ``a`` asks for, its frame shaped like ``output_size`` (see :func:`settings_from_args`);
+    every value is checked by the registry before the (slow) model load."""
     from engine.diffusion.stream import DiffusionStream
 
-    settings = settings_from_args(a)
+    settings = settings_from_args(a, output_size)
     bundle = load_bundle(a, quiet)
     try:
         return DiffusionStream(bundle, settings)
