@@ -27,11 +27,13 @@ from .columns import Columns
 from .tempo_widget import TempoWidget
 from .fault_log import FaultLog
 from .frame_view import FrameView
+from .about import about_button
 from .help_overlay import HelpOverlay, key_forms
 from .hud import Hud
 from .io_panel import OutputPanel, SourcePanel
 from .midi_panel import MidiPanel
-from .model_panel import TINY_BANNER, ModelPanel
+from .model_notice import ModelNotice
+from .model_panel import ModelPanel
 from .osc_monitor import OscMonitor
 from .output_control import OutputControl
 from .presets_panel import PresetsPanel
@@ -71,9 +73,7 @@ class MainWindow(QMainWindow):
         root.setSpacing(4)
         root.addLayout(self._top_row())
         root.addWidget(self.state_label)
-        self.banner = QLabel(TINY_BANNER)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background: #3b3000; color: #ffe9a0; padding: 6px; border: 1px solid #8a7000;")
+        self.banner = ModelNotice()  # what the built-in model does, and how to load a diffusion model
         root.addWidget(self.banner)
 
         self.output_view = FrameView(self._output_frame, "OUTPUT")
@@ -248,6 +248,7 @@ class MainWindow(QMainWindow):
         help_button = QPushButton("Keys F1")
         help_button.clicked.connect(self.toggle_help)
         row.addWidget(help_button)
+        row.addWidget(about_button(self))
         return row
 
     @property
@@ -337,7 +338,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent_models", self.model_panel.recent)
 
     def _update_banner(self) -> None:
-        self.banner.setVisible(self.session.store.get("model") == "tiny")
+        self.banner.show_for(self.session.store.get("model"))
 
     # -- persistence and closing ---------------------------------------------------------
     def _restore(self) -> None:

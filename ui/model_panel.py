@@ -1,4 +1,4 @@
-"""The model panel: built-in tiny, recent models, a Hugging Face id or a local path.
+"""The model panel: the built-in styles and tiny, recent models, a Hugging Face id or a local path.
 
 Loading runs in the show session (a worker thread with progress and cancel); the
 previous model keeps painting, or the input shows, until the new one is ready, then
@@ -17,10 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QProgr
 from .file_pick import pick_file
 
 RECENT_MAX = 8
-TINY_BANNER = ("Running the built-in <b>tiny</b> test model (random weights: texture, not pictures). "
-               "For real images load <b>stabilityai/sd-turbo</b> here or start <code>dreamdeck --model stabilityai/sd-turbo</code>"
-               " &mdash; it downloads once from Hugging Face (about 2.5 GB).")
-
+BUILT_IN = ("styles", "tiny")  # always offered first
 
 class _Signals(QObject):
     state = Signal(object)  # engine.live.model_host.ModelState, from the loading thread
@@ -49,7 +46,7 @@ class ModelPanel(QGroupBox):
         self.name_box = QComboBox()
         self.name_box.setEditable(True)
         self.name_box.setMinimumContentsLength(22)
-        self.name_box.lineEdit().setPlaceholderText("tiny, org/model id, or a local folder / .safetensors")
+        self.name_box.lineEdit().setPlaceholderText("styles, tiny, org/model id, or a local folder / .safetensors")
         self.name_box.lineEdit().returnPressed.connect(self.load_clicked)
         row.addWidget(self.name_box, 1)
         browse = QPushButton("…")
@@ -88,7 +85,7 @@ class ModelPanel(QGroupBox):
     # -- recent models -----------------------------------------------------------------
     def set_recent(self, names: list[str]) -> None:
         seen = []
-        for n in ["tiny", *names]:
+        for n in [*BUILT_IN, *names]:
             if n and n not in seen:
                 seen.append(n)
         self.recent = seen[: RECENT_MAX + 1]

@@ -26,7 +26,9 @@ def make_session(tmp_path):
     made = []
 
     def make(generator=None, source="pattern", size=64, store=None):
-        store = store or engine_store()
+        if store is None:
+            store = engine_store()
+            store.set("model", "tiny")  # the name the identity stage runs under (a diffusion family, as most tests need)
         store.update({"size": size, "output_size": "512x512", "output_fps": 30})
         show = ShowControl(store, presets=PresetStore(tmp_path / "presets", params=store.params))
         session = build_session(store, source, show=show, generator=generator or IdentityStage(size),

@@ -18,4 +18,4 @@ def test_gui_subcommand_parses_its_options():
     from app.cli import build_parser
 
     a = build_parser().parse_args(["gui", "--model", "tiny", "--source", "pattern", "--size", "64"])
-    assert (a.model, a.source, a.size, a.func.__name__) == ("tiny", "pattern", 64, "run_gui")
+    assert (a.model, a.source, a.size, a.func.__name__) == ("tiny", "pattern", "64", "run_gui")
