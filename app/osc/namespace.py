@@ -262,6 +262,8 @@ def value_from_norm(p: Param, x: Any) -> Any:
         return n >= 0.5
     if k is Kind.CHOICE:
         return p.choices[min(int(n * len(p.choices)), len(p.choices) - 1)]
+    if p.minimum is None or p.maximum is None:  # text (e.g. size) has no 0..1 range
+        raise OscValueError(WRONG_TYPE, f"{p.osc_address} has no {NORM} form: send it a value")
     lo, hi = float(p.minimum), float(p.maximum)
     if k is Kind.INT:
         step = p.multiple_of or 1
@@ -298,6 +300,8 @@ def value_to_norm(p: Param, value: Any) -> float:
 
 def osc_type(p: Param) -> str:
     """The OSC type tag a parameter takes at its own address (for the reference)."""
+    if p.kind is Kind.STR and p.coerce is not None:
+        return "s (or i)"
     return {
         Kind.FLOAT: "f",
         Kind.INT: "i",

@@ -9,6 +9,7 @@ either family the same way.  Nothing is downloaded.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -19,6 +20,13 @@ from .arbitrary import ArbitraryStyles
 from .package import StylesUnavailable, network_path
 
 GPU_PROVIDERS = ("CUDAExecutionProvider",)
+
+
+def worker_plan(cores: int | None = None) -> tuple[int, int]:
+    """(frames in flight, threads per frame) for this machine: two frames at once from two cores on."""
+    cores = cores or os.cpu_count() or 1
+    workers = 2 if cores >= 2 else 1
+    return workers, max(1, cores // workers)
 
 
 def providers() -> list[str]:
@@ -63,7 +71,6 @@ def load_styles(progress: Callable[[str, float], None] | None = None, cancel: th
                 warn=None, frames_in_flight: int | None = None, threads: int | None = None, **_ignored) -> StyleBundle:
     """The style networks, ready to paint (StylesUnavailable says what to install when they are missing)."""
     from .graph import build_model
-    from .stream import worker_plan
 
     step = progress or (lambda stage, f: None)
     step("reading the style network", 0.1)

@@ -20,7 +20,6 @@ with the reason in ``last_error``.
 from __future__ import annotations
 
 import collections
-import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -98,13 +97,6 @@ def plan_blend(prompts: Sequence[tuple[str, float]], vector_of) -> Blend:
         vector = sum(w * v for w, v in zip(vweights, vectors)) / v_total
     weights26 = builtin / b_total if b_total > 0 else builtin
     return Blend(weights26.astype(np.float32), vector, b_total / (b_total + v_total))
-
-
-def worker_plan(cores: int | None = None) -> tuple[int, int]:
-    """(frames in flight, threads per frame) for this machine."""
-    cores = cores or os.cpu_count() or 1
-    workers = 2 if cores >= 2 else 1
-    return workers, max(1, cores // workers)
 
 
 class StyleStream:

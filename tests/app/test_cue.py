@@ -59,7 +59,7 @@ def test_a_cued_preset_is_off_air_until_taken_then_crossfades_to_it(show, store)
     assert store.get("strength") == 0.9 and store.get("prompt.1.text") == "embers"
     assert not show.control.recaller.busy
     assert show.control.last_preset == "warm"  # taken unchanged: next/previous step from it
-    assert store.get("model") == "tiny"  # a take never touches reload-level settings
+    assert store.get("model") == program["model"]  # a take never touches reload-level settings
     assert cue.store.get("strength") == 0.9  # the cue keeps the look taken
 
 

@@ -65,8 +65,10 @@ def test_values_typed_on_the_command_line_reach_the_registry_and_the_rest_stay_i
     assert store.get("size") == defaults.get("size")  # a real model: the registry's 512
     assert store.get("guidance_scale") == defaults.get("guidance_scale")
     assert a.typed_params == {"strength", "output_size", "tiny_vae", "model"}
-    tiny = _sub("live").parse_args([])
-    assert build_store(tiny).get("size") == 256  # the built-in tiny model runs at 256 unless --size says otherwise
+    plain = build_store(_sub("live").parse_args([]))  # the built-in styles: 384 px, fully painted, unless typed
+    assert (plain.get("model"), plain.get("size"), plain.get("strength")) == ("styles", "384", 1.0)
+    tiny = _sub("live").parse_args(["--model", "tiny"])
+    assert build_store(tiny).get("size") == "256"  # the built-in tiny model runs at 256 unless --size says otherwise
 
 
 def test_a_preset_that_names_a_real_model_runs_it_at_the_registry_size(tmp_path):
@@ -76,17 +78,17 @@ def test_a_preset_that_names_a_real_model_runs_it_at_the_registry_size(tmp_path)
 
     presets = PresetStore(tmp_path / "p", shipped_directory=None)
     presets.save("sd", {"model": "stabilityai/sd-turbo"})
-    presets.save("sd-small", {"model": "stabilityai/sd-turbo", "size": 384})
+    presets.save("sd-small", {"model": "stabilityai/sd-turbo", "size": "384"})
     for command in ("live", "gui"):
         a = _sub(command).parse_args(["--preset", "sd"])
         store = build_store(a)
         apply_live_preset(store, a, presets)
-        assert (store.get("model"), store.get("size"), a.size) == ("stabilityai/sd-turbo", 512, 512), command
+        assert (store.get("model"), store.get("size"), a.size) == ("stabilityai/sd-turbo", "512", "512"), command
         a = _sub(command).parse_args(["--preset", "sd-small"])
         store = build_store(a)
         apply_live_preset(store, a, presets)
-        assert store.get("size") == 384, command
+        assert store.get("size") == "384", command
         a = _sub(command).parse_args(["--preset", "sd", "--size", "128"])
         store = build_store(a)
         apply_live_preset(store, a, presets)
-        assert store.get("size") == 128, command
+        assert store.get("size") == "128", command

@@ -33,12 +33,12 @@ def test_reload_changes_from_every_surface_wait_and_the_rest_apply(session):
     session.show.presets.save("big", {"output_fps": 25, "prompt.1.text": "sea"})
     session.recall("big")
     wait_for(lambda: store.get("prompt.1.text") == "sea", what="the preset's look")
-    assert (store.get("steps"), store.get("size"), store.get("output_fps"), store.get("strength")) == (2, 64, 30, 0.3)
+    assert (store.get("steps"), store.get("size"), store.get("output_fps"), store.get("strength")) == (2, "64", 30, 0.3)
     status = session.status()
-    assert status.live_lock and status.held == {"steps": 4, "size": 128, "output_fps": 25}
+    assert status.live_lock and status.held == {"steps": 4, "size": "128", "output_fps": 25}
     old = session.pipeline
-    assert session.answer_held(True) == {"steps": 4, "size": 128, "output_fps": 25}
-    assert (store.get("steps"), store.get("size"), store.get("output_fps")) == (4, 128, 25)
+    assert session.answer_held(True) == {"steps": 4, "size": "128", "output_fps": 25}
+    assert (store.get("steps"), store.get("size"), store.get("output_fps")) == (4, "128", 25)
     assert session.pipeline is not old and session.pipeline.out_fps == 25.0  # the output restarted at the new rate
     assert session.status().held == {}
 

@@ -12,7 +12,7 @@ from engine.params.catalog import engine_store
 LOOK = {"prompt.1.text": "neon jellyfish", "prompt.2.text": "rusty robot", "prompt.2.weight": 0.4, "strength": 0.73,
         "steps": 3, "guidance": "full", "guidance_scale": 2.5, "delta": 0.6, "seed.1.value": 1234, "seed_blend": "linear",
         "output_size": "640x360", "output_fps": 24, "audio_azimuth": 45.0, "audio_distance": 3.0, "bpm": 128.0,
-        "model": "stabilityai/sd-turbo", "size": 512}
+        "model": "stabilityai/sd-turbo", "size": "512"}
 
 
 def saved(path) -> dict:
@@ -196,7 +196,7 @@ def test_the_session_restores_before_building_and_typed_flags_win(tmp_path, monk
     session, store = _session(tmp_path, monkeypatch, store=store, source="pattern:static", keep=kept_params(a))
     try:
         assert store.get("strength") == 0.3 and store.get("output_fps") == 15  # the command line's
-        assert store.get("model") == "tiny" and store.get("size") == 256  # a typed model keeps its own size
+        assert store.get("model") == "tiny" and store.get("size") == "256"  # a typed model keeps its own size
         assert store.get("prompt.1.text") == "neon jellyfish" and store.get("steps") == 3  # the saved show's
         session.start(load_model=False)
         assert session.status().output[0] == (640, 360)  # restored before the output was built
@@ -240,7 +240,7 @@ def test_remembered_facts_and_the_source_on_air_come_back(tmp_path, monkeypatch)
 
 def test_a_fresh_look_keeps_the_model_and_the_output(tmp_path, monkeypatch):
     session, store = _session(tmp_path, monkeypatch)
-    store.update({**LOOK, "size": 448, "accel": "compile", "blackout": True})
+    store.update({**LOOK, "size": "448", "accel": "compile", "blackout": True})
     try:
         changed = session.fresh_look()
         defaults = engine_store()

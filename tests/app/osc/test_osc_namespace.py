@@ -50,8 +50,13 @@ def test_norm_details():
     g = PARAMS["guidance"]  # 4 choices: equal bins, and k/(n-1) steps land on each
     assert [ns.value_from_norm(g, x) for x in (0.0, 0.24, 0.26, 1 / 3, 2 / 3, 0.99, 1.0)] == \
         ["none", "none", "self", "self", "initialize", "full", "full"]
-    size = PARAMS["size"]  # ints snap to allowed multiples
-    assert [ns.value_from_norm(size, x) for x in (0.0, 0.5, 1.0)] == [64, 576, 1024]
+    steps = PARAMS["steps"]  # ints snap to whole steps over their range
+    assert [ns.value_from_norm(steps, x) for x in (0.0, 0.5, 1.0)] == [1, 5, 8]
+    size = PARAMS["size"]  # text: a long side as an int or text, or WxH; no 0..1 form
+    assert ns.value_from_osc(size, 512) == "512" and ns.value_from_osc(size, "768X432") == "768x432"
+    with pytest.raises(ns.OscValueError) as e:
+        ns.value_from_norm(size, 0.5)
+    assert e.value.category == ns.WRONG_TYPE
     with pytest.raises(ns.OscValueError) as e:
         ns.value_from_norm(PARAMS["strength"], 1.01)
     assert e.value.category == ns.OUT_OF_RANGE
@@ -73,7 +78,8 @@ def test_float32_at_a_bound_counts_as_the_bound():
     ("strength", 1.5, ns.OUT_OF_RANGE),
     ("steps", 2.5, ns.BAD_VALUE),
     ("steps", 9, ns.OUT_OF_RANGE),
-    ("size", 100, ns.BAD_VALUE),
+    ("size", 5000, ns.BAD_VALUE),
+    ("size", "12x", ns.BAD_VALUE),
     ("blackout", 0.5, ns.OUT_OF_RANGE),
     ("blackout", b"\x01", ns.WRONG_TYPE),
     ("prompt.1.text", "x" * 1001, ns.TOO_LONG),

@@ -75,8 +75,8 @@ def test_live_preset_applies_under_the_command_line(capsys, tmp_path):
     assert preset.name == "look"
     v = store.snapshot()
     assert v["strength"] == 0.3  # given on the command line: it wins
-    assert v["guidance_scale"] == 2.5 and v["prompt.1.text"] == "neon" and v["size"] == 256 and v["blackout"] is True
-    assert (a.model, a.size, a.prompt, a.out_size, a.strength) == ("some/model", 256, "neon", "640x360", 0.3)
+    assert v["guidance_scale"] == 2.5 and v["prompt.1.text"] == "neon" and v["size"] == "256" and v["blackout"] is True
+    assert (a.model, a.size, a.prompt, a.out_size, a.strength) == ("some/model", "256", "neon", "640x360", 0.3)
     out = capsys.readouterr().out
     assert "preset 'look' (user): 6 values; the command line sets strength" in out
 

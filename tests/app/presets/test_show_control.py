@@ -76,7 +76,7 @@ def test_save_captures_the_look_not_the_show_settings(show, store):
     show.save_preset("mine")
     doc = json.loads((show.presets.directory / "mine.json").read_text())
     values = doc["values"]
-    assert values["strength"] == 0.3 and values["prompt.1.text"] == "cat" and values["model"] == "tiny"
+    assert values["strength"] == 0.3 and values["prompt.1.text"] == "cat" and values["model"] == "styles"
     assert not {"blackout", "bpm", "tap", "output_fps", "preset_fade_time", "fade_to_black"} & set(values)
     assert values == captured_values(store)
     store.update({"strength": 0.9, "prompt.1.text": "dog", "preset_fade_time": 0.0})

@@ -23,7 +23,7 @@ def test_every_engine_param_is_declared_once_with_an_address():
     "name,bad",
     [("strength", math.nan), ("strength", math.inf), ("strength", 1.5), ("strength", "loud"), ("steps", 2.5),
      ("guidance", "sometimes"), ("similarity_filter", "maybe"), ("prompt.1.text", 3), ("prompt.1.text", "x" * 5000),
-     ("seed.1.value", -1), ("size", 100), ("strength", True)],
+     ("seed.1.value", -1), ("size", 5000), ("size", "64x"), ("strength", True)],
 )
 def test_bad_values_are_refused_with_a_message_and_leave_the_store_alone(name, bad):
     store = engine_store()
