@@ -137,7 +137,13 @@ def run_gui(a) -> int:
 
         def grab() -> None:
             window.grab().save(path)
-            print(f"screenshot: {path}; first output frame after {window.first_frame_s} s", flush=True)
+            from engine.media.files import write_image
+
+            for what, frame in (("output", window._output_frame()), ("input", window._input_frame())):
+                if frame is not None:  # beside the picture: the frames themselves, for tests to measure
+                    write_image(f"{path}.{what}.png", frame)
+            print(f"screenshot: {path}; first output frame after {window.first_frame_s} s; "
+                  f"model {session.status().model.describe()}", flush=True)
             window.close()
 
         QTimer.singleShot(int(float(secs or 6) * 1000), grab)

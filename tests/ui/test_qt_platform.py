@@ -47,8 +47,20 @@ def test_the_console_starts_under_xvfb_with_the_xcb_platform(tmp_path):
     with xvfb("1600x1000") as x:
         env = console_env(DISPLAY=x.display, QT_QPA_PLATFORM="xcb", HOME=str(tmp_path),
                           XDG_CONFIG_HOME=str(tmp_path / "config"), DREAMDECK_DATA_DIR=str(tmp_path / "data"),
-                          DREAMDECK_SCREENSHOT=f"{shot}@3")
+                          DREAMDECK_SCREENSHOT=f"{shot}@8")
         r = subprocess.run([sys.executable, "-m", "app.cli", "gui", "--source", "pattern", "--osc-port", "0"], cwd=ROOT,
                            env=env, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr[-1500:]
     assert "console up" in r.stdout and shot.is_file() and shot.stat().st_size > 10_000
+    # the README's first command opens on the built-in styles: the output is the input painted, at 16:9, no bars
+    assert "(model 'styles'" in r.stdout and "model styles ready" in r.stdout, r.stdout
+    from engine.media.files import read_image
+
+    out, raw = read_image(f"{shot}.output.png"), read_image(f"{shot}.input.png")
+    assert out.shape == (720, 1280, 3)
+    assert min(out[:, :6].mean(), out[:, -6:].mean(), out[:6].mean(), out[-6:].mean()) > 10  # no letterbox
+    import cv2
+
+    small_raw = cv2.resize(raw, (320, 180), interpolation=cv2.INTER_AREA).astype(float)
+    small_out = cv2.resize(out, (320, 180), interpolation=cv2.INTER_AREA).astype(float)
+    assert abs(small_raw - small_out).mean() > 12  # painted, not the input shown through
