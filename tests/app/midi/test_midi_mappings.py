@@ -53,7 +53,7 @@ def test_resolve_fills_defaults_and_refuses_what_does_not_fit(store):
 
 
 def test_conversions_invert_each_other(store):
-    for name in ("strength", "guidance_scale", "bpm", "steps", "guidance", "size"):
+    for name in ("strength", "guidance_scale", "bpm", "steps", "guidance", "max_skip_frame"):
         spec = store.spec(name)
         for m in (resolve(CCMapping(control=0, param=name), store), resolve(CCMapping(control=0, param=name, invert=True), store)):
             for v in range(128):
