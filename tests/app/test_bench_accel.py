@@ -31,8 +31,12 @@ def test_bench_accel_json_has_fps_per_back_end_and_best_vs_eager(capsys):
 
 
 def test_bench_accel_text_and_bad_backend(capsys):
-    assert main(["bench", "--accel", "--size", "64", "--frames", "4", "--backends", "eager"]) == 0
-    assert "eager" in capsys.readouterr().out
+    assert main(["bench", "--accel", "--size", "128x64", "--frames", "4", "--backends", "eager"]) == 0
+    out = capsys.readouterr().out
+    assert "eager" in out and "128x64" in out  # a non-square frame, width x height
+    assert main(["bench", "--accel", "--size", "100", "--backends", "eager"]) == 2
+    err = capsys.readouterr().err
+    assert "--size 100 does not suit Stable Diffusion: it takes multiples of 64" in err and err.count("\n") == 1
     assert main(["bench", "--accel", "--backends", "warp-drive"]) == 2
     assert "unknown back end warp-drive" in capsys.readouterr().err
     for bad in ("0", "-2"):

@@ -56,6 +56,21 @@ def test_spec_for_stream_covers_every_guidance_mode():
     assert (small.size_min, small.image_batch, small.autoencoders) == (256, (1, 2), ("full",))
 
 
+def test_spec_for_a_non_square_stream_tunes_for_its_height_and_width():
+    spec = AccelSpec.for_stream(1280 - 192, 128, steps=1)  # width 1088 (above the default range), height 128 (below)
+    assert spec.opt_hw == (128, 1088) and (spec.size_min, spec.size_max) == (128, 1088)  # the range holds both sides
+    assert spec.covers(height=128, width=1088) and spec.covers(height=1088, width=128)
+    assert not spec.covers(height=64, width=1088)
+    portrait = AccelSpec.for_stream(320, 512, steps=2)
+    assert (portrait.height_opt, portrait.width_opt) == (512, 320) and portrait.size_min == 320
+    with pytest.raises(ValueError, match="width 96 is outside"):
+        AccelSpec(size_min=64, size_max=128, height_opt=64, width_opt=96)
+    # exact shapes (torch.compile) serve a spec only at its own (height, width)
+    exact = Accelerated("x", portrait, None, unet_shapes={(2, 512, 320)}, image_shapes={(1, 512, 320)})
+    assert exact.serves_spec(portrait) and not exact.serves_spec(AccelSpec.for_stream(512, 320, steps=2))
+    assert exact.serves_unet(2, 512, 320) and not exact.serves_unet(2, 320, 512)
+
+
 def test_unavailable_provider_is_a_clear_error(tiny_bundle):
     backend = OnnxRuntimeBackend(providers=["CUDAExecutionProvider"])
     with pytest.raises(AccelBuildError, match="no CUDAExecutionProvider"):
@@ -71,8 +86,8 @@ def test_corrupted_onnx_file_is_a_clear_error(tmp_path):
         OrtModel(bad, ["CPUExecutionProvider"])
 
 
-def _frames(n=5):
-    return [pattern_frame(i / 10, SIZE, SIZE) for i in range(n)]
+def _frames(n=5, width=SIZE, height=SIZE):
+    return [pattern_frame(i / 10, width, height) for i in range(n)]
 
 
 def _run(stream, frames):
@@ -89,35 +104,43 @@ def test_eager_backend_wrappers_match_the_modules(tiny_bundle):
     assert acc.encoder(True)(img).shape == (1, 4, 8, 8) and acc.decoder(False) is None
 
 
-def test_onnxruntime_serves_the_stream_like_eager(tiny_bundle):
-    frames = _frames()
-    base = StreamSettings(size=SIZE, prompts=(("a cat", 1.0),))
+@pytest.mark.parametrize("width,height", [(SIZE, SIZE), (128, 64)])
+def test_onnxruntime_serves_the_stream_like_eager(tiny_bundle, width, height):
+    frames = _frames(width=width, height=height)
+    base = StreamSettings(width=width, height=height, prompts=(("a cat", 1.0),))
     ref = _run(DiffusionStream(tiny_bundle, base), frames)
     s = DiffusionStream(tiny_bundle, replace(base, accel="onnxruntime"))
     try:
         assert s.accel.wait(60) and s.accel.last_error is None, s.accel.snapshot()
+        assert s.accel_spec().opt_hw == (height, width)
         out = _run(s, frames)
         assert s.accel.active == "onnxruntime" and s.router.served is not None
+        assert s.router.served.serves_frame(2, 1, height, width, "tiny")  # ORT ran every stage, no module did
         calls = s.runner.calls
         assert all(o is None for o in out[:1]) and all(o is not None for o in out[1:])
         for a, b in zip(ref[1:], out[1:]):  # uint8 pictures: float32 rounding moves a value by at most one step
+            assert a.shape == b.shape == (height, width, 3)
             assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
         assert calls == len(frames)
     finally:
         s.accel.close()
 
 
-def test_compile_backend_serves_its_warmed_shapes(tiny_bundle):
+@pytest.mark.parametrize("width,height", [(SIZE, SIZE), (128, 64)])
+def test_compile_backend_serves_its_warmed_shapes(tiny_bundle, width, height):
     """The torch.compile path (Dynamo capture, static shapes, warm-up) with the
     ``aot_eager`` compiler: the same graphs as Inductor gets, without minutes of C++."""
-    spec = AccelSpec.for_stream(SIZE, SIZE, steps=2, size_min=64)
+    spec = AccelSpec.for_stream(width, height, steps=2, size_min=64)
     acc = CompiledBackend(backend="aot_eager").prepare(tiny_bundle, spec)
-    assert acc.serves_unet(2, SIZE, SIZE) and not acc.serves_unet(4, SIZE, SIZE)  # other shapes: the module
+    assert acc.serves_unet(2, height, width) and not acc.serves_unet(4, height, width)  # other shapes: the module
+    assert acc.serves_images(1, height, width, "tiny") and acc.serves_spec(spec)
+    assert height == width or not acc.serves_unet(2, width, height)  # the frame turned is another shape
     g = torch.Generator().manual_seed(0)
-    x, t, c = torch.randn(2, 4, 8, 8, generator=g), torch.tensor([900, 400]), torch.randn(1, 77, 32, generator=g).expand(2, -1, -1)
+    x, t = torch.randn(2, 4, height // 8, width // 8, generator=g), torch.tensor([900, 400])
+    c = torch.randn(1, 77, 32, generator=g).expand(2, -1, -1)
     ref = tiny_bundle.unet(x, t, encoder_hidden_states=c, return_dict=False)[0]
     torch.testing.assert_close(acc.unet(x, t, c), ref, rtol=1e-4, atol=1e-4)
-    img = torch.rand(1, 3, SIZE, SIZE, generator=g) * 2 - 1
+    img = torch.rand(1, 3, height, width, generator=g) * 2 - 1
     lat = tiny_bundle.tiny_vae.encode(img).latents * tiny_bundle.tiny_vae.config.scaling_factor
     torch.testing.assert_close(acc.encoder(True)(img), lat, rtol=1e-4, atol=1e-4)
 

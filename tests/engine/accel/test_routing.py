@@ -55,6 +55,30 @@ def test_the_served_back_end_takes_only_the_calls_it_serves_and_only_from_a_fram
     assert seen == ["unet", "encode tiny"]
 
 
+def test_non_square_calls_are_routed_by_height_and_width(tiny_bundle, router):
+    """A 128x64 stream (height 64, width 128): the back end serving exactly that frame takes its
+    calls; the frame turned (64 wide, 128 high) is another shape, served by the modules."""
+    spec = AccelSpec.for_stream(128, 64, steps=1, size_min=64)
+    seen: list[str] = []
+    acc = get_backend("eager").prepare(tiny_bundle, spec)
+    served = replace(_recording(acc, seen), unet_shapes={(1, 64, 128), (2, 64, 128)}, image_shapes={(1, 64, 128)},
+                     torch_threads=1)
+    router.accel.install("recording", served)
+    g = torch.Generator().manual_seed(0)
+    wide, tall = torch.randn(1, 4, 8, 16, generator=g), torch.randn(1, 4, 16, 8, generator=g)
+    c = torch.randn(1, 77, 32, generator=g)
+    with router.frame(steps=1, frames=1, height=64, width=128, tiny=True):
+        router.unet(wide, torch.full((1,), 500), c)
+        router.unet(tall, torch.full((1,), 500), c)  # not served: the module
+        images = torch.rand(1, 3, 64, 128) * 2 - 1
+        router.encoder(images, tiny=True)(images)
+        router.decoder(wide, tiny=True)(wide)
+        router.encoder(images.transpose(2, 3), tiny=True)  # 128 high, 64 wide: the module
+    assert seen == ["unet", "encode tiny", "decode tiny"]
+    # the back end's thread wish holds for a frame it serves whole: this one, not the frame turned
+    assert router._frame_threads(1, 1, 64, 128, True) == 1 and router._frame_threads(1, 1, 128, 64, True) is None
+
+
 def test_a_stage_the_served_back_end_breaks_in_is_reported_and_redone_by_the_modules(tiny_bundle, router):
     faults = []
     router.accel.on_fault = lambda where, msg: faults.append((where, msg))

@@ -54,6 +54,14 @@ def test_profile_shapes_cover_batch_and_resolution():
         profile_shapes({"tokens": (-1, -1, 32)}, (1, 1, 1), (64, 64, 64))
 
 
+def test_profile_shapes_take_a_non_square_optimum_per_dimension():
+    """pixels (min, opt, max): square bounds, the optimum a (height, width) frame such as 320x512 (h x w)."""
+    shapes = profile_shapes({"sample": (-1, 4, -1, -1), "images": (-1, 3, -1, -1)}, batch=(1, 2, 4),
+                            pixels=(256, (320, 512), (1024, 768)))
+    assert shapes["sample"] == ((1, 4, 32, 32), (2, 4, 40, 64), (4, 4, 128, 96))
+    assert shapes["images"] == ((1, 3, 256, 256), (2, 3, 320, 512), (4, 3, 1024, 768))
+
+
 def _key(role, **over):
     parts = dict(role=role, flavour="tensorrt-rtx", version=library_version("tensorrt-rtx"), batch=BATCH, pixels=PIXELS, precision="fp16")
     parts.update(over)
@@ -87,6 +95,22 @@ def test_another_batch_range_rebuilds_only_the_unet_engine(built, tiny_bundle):
     if not torch.cuda.is_available():
         with pytest.raises(AccelUnavailable, match="needs an NVIDIA GPU"):
             backend.prepare(tiny_bundle, SPEC)
+
+
+def test_a_non_square_optimum_builds_its_own_engines(built, tiny_bundle):
+    """A 256x128 stream (width 256, height 128): engines built for that optimum, apart from the square ones;
+    the ONNX exports are shared (their graphs are dynamic)."""
+    backend, paths, _, _ = built
+    before = set(backend.cache.entries())
+    wide = SPEC.with_(height_opt=128, width_opt=256)
+    assert wide.opt_hw == (128, 256)
+    new = backend.build_engines(tiny_bundle, wide)
+    assert set(new) == set(paths) and all(new[job] != paths[job] for job in paths)
+    assert len(set(backend.cache.entries()) - before) == 3  # three engines, no new export
+    manifest = backend.cache.manifest(new[("unet", "tiny")].parent.name)
+    assert manifest["parts"]["resolution_opt"] == [128, 256] and manifest["parts"]["resolution_range"] == [128, 256, 64]
+    assert backend.cache.manifest(paths[("unet", "tiny")].parent.name)["parts"]["resolution_opt"] == [256, 256]
+    assert backend.build_engines(tiny_bundle, wide) == new  # cached by its own key
 
 
 def test_cancel_through_the_progress_monitor_leaves_no_engine(built, tmp_path):

@@ -9,6 +9,8 @@ from engine.diffusion.schedule import base_timesteps, step_plan
 from engine.diffusion.unet_runner import Condition, UNetRunner
 
 T_INDEX = {1: [35], 2: [32, 45], 4: [20, 30, 38, 45]}
+# latent (height, width): a 256x256 frame, and a non-square 128x64 one (width 128, height 64; the VAE scales by 8)
+LATENTS = {"256x256": (32, 32), "128x64": (8, 16)}
 
 
 def _embed(tiny, text):
@@ -16,13 +18,15 @@ def _embed(tiny, text):
     return tiny["text_encoder"](ids)[0]
 
 
+@pytest.mark.parametrize("frame", LATENTS)
 @pytest.mark.parametrize("steps", [1, 2, 4])
-def test_sequential_matches_diffusers_lcm_img2img(tiny, steps):
+def test_sequential_matches_diffusers_lcm_img2img(tiny, steps, frame):
     sched_cfg = LCMScheduler().config
     plan = step_plan(sched_cfg, T_INDEX[steps])
     timesteps = [base_timesteps(sched_cfg)[i] for i in T_INDEX[steps]]
     embeds = _embed(tiny, "a neon jellyfish")
-    x0 = torch.randn(1, 4, 32, 32, generator=torch.Generator().manual_seed(7))
+    h, w = LATENTS[frame]
+    x0 = torch.randn(1, 4, h, w, generator=torch.Generator().manual_seed(7))
 
     pipe = StableDiffusionImg2ImgPipeline(
         vae=tiny["vae"], text_encoder=tiny["text_encoder"], tokenizer=tiny["tokenizer"], unet=tiny["unet"],
@@ -37,7 +41,7 @@ def test_sequential_matches_diffusers_lcm_img2img(tiny, steps):
 
     # diffusers draws the start noise, then one fresh noise per step but the last: same order here
     gen = torch.Generator().manual_seed(99)
-    noise = torch.stack([torch.randn(1, 4, 32, 32, generator=gen) for _ in range(steps)])
+    noise = torch.stack([torch.randn(1, 4, h, w, generator=gen) for _ in range(steps)])
     den = StreamDenoiser(UNetRunner(tiny["unet"]), plan, frames=1)
     den.set_noise(noise)
     ours = den.sequential(x0, Condition(embeds), None, GuidanceSettings("none", 1.0, 1.0))
@@ -45,16 +49,18 @@ def test_sequential_matches_diffusers_lcm_img2img(tiny, steps):
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("frame", LATENTS)
 @pytest.mark.parametrize("steps", [1, 2, 4])
 @pytest.mark.parametrize("mode", ["none", "self", "initialize", "full"])
-def test_stream_batch_equals_sequential_after_warmup(tiny, steps, mode):
+def test_stream_batch_equals_sequential_after_warmup(tiny, steps, mode, frame):
     sched_cfg = LCMScheduler().config
     plan = step_plan(sched_cfg, T_INDEX[steps])
     cond, neg = Condition(_embed(tiny, "a neon jellyfish")), Condition(_embed(tiny, "blurry"))
     g = GuidanceSettings(mode, 1.8, 0.9)
     gen = torch.Generator().manual_seed(3)
-    noise = torch.randn(steps, 1, 4, 32, 32, generator=gen)
-    frames = [torch.randn(1, 4, 32, 32, generator=gen) for _ in range(6)]
+    h, w = LATENTS[frame]
+    noise = torch.randn(steps, 1, 4, h, w, generator=gen)
+    frames = [torch.randn(1, 4, h, w, generator=gen) for _ in range(6)]
 
     stream = StreamDenoiser(UNetRunner(tiny["unet"]), plan, frames=1)
     stream.set_noise(noise)

@@ -16,9 +16,9 @@ from engine.media.test_pattern import pattern_frame
 T_INDEX = [30, 42]
 
 
-def _noise(seed, n):
+def _noise(seed, n, hw=(32, 32)):
     gen = torch.Generator().manual_seed(seed)
-    return torch.stack([torch.randn(1, 4, 32, 32, generator=gen) for _ in range(n)])
+    return torch.stack([torch.randn(1, 4, *hw, generator=gen) for _ in range(n)])
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,9 @@ def sdxl():
     )
 
 
-def test_sdxl_sequential_matches_diffusers_sdxl_img2img(sdxl):
+@pytest.mark.parametrize("hw", [(32, 32), (8, 16)])  # latents of a 256x256 frame, and of a 128x64 one (h 64, w 128)
+def test_sdxl_sequential_matches_diffusers_sdxl_img2img(sdxl, hw):
+    """Also checks the time ids' order: diffusers conditions on (height, width), not (width, height)."""
     cfg = sdxl.scheduler_config
     tokens, pooled = sdxl.encode_text("a neon jellyfish")
     pipe = StableDiffusionXLImg2ImgPipeline(
@@ -39,23 +41,31 @@ def test_sdxl_sequential_matches_diffusers_sdxl_img2img(sdxl):
         tokenizer_2=sdxl.tokenizer_2, unet=sdxl.unet, scheduler=LCMScheduler.from_config(cfg), requires_aesthetics_score=False,
     )
     pipe.set_progress_bar_config(disable=True)
-    x0 = torch.randn(1, 4, 32, 32, generator=torch.Generator().manual_seed(1))
+    x0 = torch.randn(1, 4, *hw, generator=torch.Generator().manual_seed(1))
     ts = [base_timesteps(cfg)[i] for i in T_INDEX]
     ref = pipe(prompt_embeds=tokens, pooled_prompt_embeds=pooled, image=x0, strength=1.0, timesteps=ts, guidance_scale=1.0,
                generator=torch.Generator().manual_seed(9), output_type="latent").images
-    size = 32 * pipe.vae_scale_factor
-    den = StreamDenoiser(UNetRunner(sdxl.unet, "epsilon", sdxl.sdxl_time_ids(size)), step_plan(cfg, T_INDEX))
-    den.set_noise(_noise(9, len(T_INDEX)))
+    height, width = (side * pipe.vae_scale_factor for side in hw)
+    den = StreamDenoiser(UNetRunner(sdxl.unet, "epsilon", sdxl.sdxl_time_ids(height, width)), step_plan(cfg, T_INDEX))
+    den.set_noise(_noise(9, len(T_INDEX), hw))
     ours = den.sequential(x0, Condition(tokens, pooled), None, GuidanceSettings("none", 1.0, 1.0))
     torch.testing.assert_close(ours, ref, rtol=1e-4, atol=5e-5)
+    if height != width:  # the ids swapped would be another conditioning: the comparison above can tell
+        den = StreamDenoiser(UNetRunner(sdxl.unet, "epsilon", sdxl.sdxl_time_ids(width, height)), step_plan(cfg, T_INDEX))
+        den.set_noise(_noise(9, len(T_INDEX), hw))
+        swapped = den.sequential(x0, Condition(tokens, pooled), None, GuidanceSettings("none", 1.0, 1.0))
+        assert (swapped - ref).abs().max() > 1e-3
 
 
-def test_sdxl_stream_runs_every_guidance_mode(sdxl):
-    frame = pattern_frame(0.2, 128, 128)
+@pytest.mark.parametrize("width,height", [(128, 128), (128, 64)])
+def test_sdxl_stream_runs_every_guidance_mode(sdxl, width, height):
+    frame = pattern_frame(0.2, width, height)
     for mode in ("none", "self", "initialize", "full"):
-        s = DiffusionStream(sdxl, StreamSettings(size=128, steps=2, guidance=mode, prompts=(("neon", 1.0), ("rain", 0.5))))
+        s = DiffusionStream(sdxl, StreamSettings(width=width, height=height, steps=2, guidance=mode,
+                                                 prompts=(("neon", 1.0), ("rain", 0.5))))
         outs = [s.process_one(frame) for _ in range(3)]
-        assert outs[0] is None and outs[2].shape == (128, 128, 3)
+        assert outs[0] is None and outs[2].shape == (height, width, 3)
+        assert s.runner.add_time_ids.tolist() == [[height, width, 0, 0, height, width]]
         assert torch.equal(s.neg.tokens, torch.zeros_like(s.neg.tokens))  # SDXL: zeros for an empty negative prompt
 
 
