@@ -4,8 +4,12 @@
 into the denoiser's inputs at frame edges.  Everything live (prompts, weights,
 strength, guidance, delta, seeds, the similarity filter) is applied without
 re-preparing: embeddings and noises come from caches, a strength change swaps
-the per-step constants, and only a change of step count or frame buffer size
-empties the Stream Batch buffer.
+the per-step constants, and only a change of frame, step count or frame buffer
+size empties the Stream Batch buffer.
+
+Frames are ``width`` x ``height`` pixels, square or not (multiples of 64: see
+:mod:`engine.diffusion.sizes`); latents are (height/8, width/8), and a source of
+another shape is centre-cropped to the frame's aspect, never squashed.
 
 The UNet and the autoencoder are served by the acceleration back end the
 ``accel`` parameter names (:mod:`engine.accel`): it is prepared in the
