@@ -104,6 +104,20 @@ def plan_blend(prompts: Sequence[tuple[str, float]], vector_of) -> Blend:
     return Blend(weights26.astype(np.float32), vector, b_total / (b_total + v_total))
 
 
+_PAINTERS: dict[int, ThreadPoolExecutor] = {}
+_PAINTERS_LOCK = threading.Lock()
+
+
+def painters(count: int) -> ThreadPoolExecutor:
+    """The process's ``count`` painter threads, made once and shared by every style stream: a model reload
+    starts no threads, so memory (each new thread's allocator arena) and the thread count stay flat all night."""
+    with _PAINTERS_LOCK:
+        pool = _PAINTERS.get(count)
+        if pool is None:
+            pool = _PAINTERS[count] = ThreadPoolExecutor(count, thread_name_prefix="dreamdeck-styles")
+        return pool
+
+
 class StyleStream:
     def __init__(self, bundle: StyleBundle, settings: StyleSettings | None = None, filter_seed: int = 0,
                  frames_in_flight: int | None = None):
@@ -111,7 +125,7 @@ class StyleStream:
         self.metrics = StageMetrics("generate")
         self.filter = SimilarityFilter(seed=filter_seed)
         self.depth = frames_in_flight or bundle.frames_in_flight
-        self._pool = ThreadPoolExecutor(self.depth, thread_name_prefix="dreamdeck-styles") if self.depth > 1 else None
+        self._pool = painters(self.depth) if self.depth > 1 else None
         self._pending: collections.deque[Future] = collections.deque()
         self._lock = threading.RLock()
         self._last_output: list[np.ndarray] | None = None
@@ -223,6 +237,9 @@ class StyleStream:
 
     def close(self) -> None:
         with self._lock:
-            self._pending.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            for f in self._pending:
+                f.cancel()
+            while self._pending:  # the shared painters finish this stream's frames before it goes
+                f = self._pending.popleft()
+                if not f.cancelled():
+                    f.exception()
