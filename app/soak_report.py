@@ -8,7 +8,8 @@ The limits (ARCHITECTURE.md, "a show lasts all night"):
   day fails (on Python 3.11 zero aborts the process); nor a steady rise (references
   piling up somewhere);
 * thread and descriptor counts are back to where they were after each model reload,
-  and at the end of the run no higher than after the warm-up.
+  and in the last minute of the run no higher than in the first minute after the warm-up
+  (each the most seen over a minute: a source switch brings and takes its own).
 """
 
 from __future__ import annotations
@@ -106,6 +107,9 @@ class Sampler:
                 self._stop.wait(max(0.0, next_t - time.monotonic()))
 
 
+CYCLE_S = 60.0  # longer than the scenario's round of sources (5 sources x 11 steps)
+
+
 def warmup_s(seconds: float) -> float:
     """The first minute, or the first third of a shorter run: what is allocated once is not growth."""
     return min(60.0, seconds / 3.0)
@@ -143,9 +147,14 @@ def evaluate(samples: list[Sample], reloads: list[dict], seconds: float) -> dict
             if r["after"][what] > r["before"][what]:
                 problems.append(f"{what} not back after the model reload at {r['at']:.0f} s: "
                                 f"{r['before'][what]} -> {r['after'][what]}")
+    # the scenario switches sources (a video's decoder brings threads and a file with it), so a count is compared
+    # as the most seen over a source cycle: the last minute's against the first minute's after the warm-up
+    first = [s for s in after if s.t <= after[0].t + CYCLE_S]
+    last = [s for s in after if s.t >= after[-1].t - CYCLE_S]
     for what in ("threads", "fds"):
-        if end[-1].__getattribute__(what) > base[0].__getattribute__(what):
-            problems.append(f"{what} grew during the run: {getattr(base[0], what)} -> {getattr(end[-1], what)}")
+        before, now = max(getattr(s, what) for s in first), max(getattr(s, what) for s in last)
+        if now > before:
+            problems.append(f"{what} grew during the run: at most {before} in the first minute, {now} in the last")
     out = [s.out_fps for s in after]
     return {
         "passed": not problems,
