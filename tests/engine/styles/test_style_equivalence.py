@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import psnr
+from style_helpers import psnr
 
 from engine.styles.catalog import STYLE_NAMES
 from engine.styles.stream import StyleSettings, StyleStream
