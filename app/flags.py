@@ -155,16 +155,20 @@ def build_store(a: argparse.Namespace):
     return store
 
 
+def family_default(model: str, name: str, store) -> Any:
+    """``name``'s default for ``model``'s family: the built-in models' own (FAMILY_DEFAULTS), else the registry's."""
+    return FAMILY_DEFAULTS.get(str(model).strip().lower(), {}).get(name, store.spec(name).default)
+
+
 def settle_size(a: argparse.Namespace, store, preset_values: Mapping[str, Any] = ()) -> None:
     """Without --size (or --strength, or a preset's value), a command with the family-size rule runs the built-in
     models at their own defaults (tiny 256 px; styles 384 px, fully painted) and any other model at the registry's;
     called again once a preset has named the model."""
     if getattr(a, "tiny_size_rule", False):
         typed = given(a)
-        own = FAMILY_DEFAULTS.get(str(store.get("model")).strip().lower(), {})
         for name in ("size", "strength"):
             if name not in typed and name not in preset_values:
-                store.set(name, own.get(name, store.spec(name).default))
+                store.set(name, family_default(store.get("model"), name, store))
     show_in(a, store)
 
 

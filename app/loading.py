@@ -35,6 +35,10 @@ def settings_from_args(a: argparse.Namespace, output_size: str | None = None):
     values = dict(build_store(a).snapshot().values)
     if output_size is not None:
         values["output_size"] = output_size
+    if "strength" not in (getattr(a, "typed_params", None) or ()) and not getattr(a, "preset", None):
+        from .flags import family_default  # e.g. render on styles paints fully unless --strength says otherwise
+
+        values["strength"] = family_default(values["model"], "strength", build_store(a))
     try:
         if is_styles(values["model"]):
             from engine.styles.catalog import parse_slot
@@ -103,7 +107,10 @@ def load_stream(a: argparse.Namespace, quiet: bool = False, output_size: str | N
         if isinstance(settings, StyleSettings):
             if not quiet and SEED_LIKE & set(getattr(a, "typed_params", None) or ()):
                 print(f"dreamdeck: note: {IGNORED}", file=sys.stderr, flush=True)  # said, not silently dropped
-            return StyleStream(bundle, settings)
+            stream = StyleStream(bundle, settings)
+            if stream.last_error:  # e.g. a painting that cannot be read: a command says so and stops
+                raise UserError(stream.last_error.split("; painting style")[0])
+            return stream
         return DiffusionStream(bundle, settings)
     except ValueError as e:
         raise UserError(str(e)) from None

@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import cv2
 import numpy as np
 
 from .diffusion.stream import DiffusionStream
+from .live.output_stage import fit_frame
 from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
 
 
@@ -68,7 +68,9 @@ def render_file(
     size = (info.width, info.height)
 
     def restore(img: np.ndarray) -> np.ndarray:
-        return img if (img.shape[1], img.shape[0]) == size else cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
+        # the model painted the input centre-cropped to its frame's aspect: scaled back to cover the file's size
+        # and centre-cropped the same way, nothing is stretched (fill, as the output stage does)
+        return img if (img.shape[1], img.shape[0]) == size else fit_frame(img, *size, mode="fill")
 
     if stream.settings.similarity_filter:
         # offline, every frame is rendered: the filter exists to save power live

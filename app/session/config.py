@@ -76,8 +76,8 @@ def config_from_args(a: argparse.Namespace, source: str, preview: bool = False) 
 
 def kept_params(a: argparse.Namespace, preset_values=()) -> frozenset:
     """The parameters a restored show leaves alone: the flags the user typed and the values of ``--preset``; a model
-    named there keeps its size too (the size the tiny-size rule chose for it, not the last model's)."""
+    named there keeps its size and strength too (what the family rule chose for it, not the last model's)."""
     keep = set(getattr(a, "typed_params", None) or ()) | set(preset_values)
-    if "model" in keep:
-        keep.add("size")
+    if "model" in keep:  # and what the family rule chose for it (app.flags.FAMILY_DEFAULTS)
+        keep |= {"size", "strength"}
     return frozenset(keep)

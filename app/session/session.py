@@ -82,6 +82,7 @@ class ShowSession:
                                on_change=self._model_changed, load=load)
         self._model_watchers: list[Callable[[Any], None]] = []
         self._wanted: str | None = None  # a model asked for while another was loading: loaded next
+        self._ran: str | None = None  # the model that ran before the latest load (a family change resets strength)
         self.show.recaller.on_error = lambda message: self.pipeline.metrics.fault("preset recall", message)
         self._unsubscribe = store.subscribe(self._on_param)
         # after the restore: a restored show is not a change to hold; the lock comes back as it was left
@@ -325,9 +326,23 @@ class ShowSession:
                 elif state.running is not None and state.running != self.store.get("model"):
                     # the registry names the model running (a failed load leaves the running one named)
                     self.store.set("model", state.running, source=SESSION)
+                if state.running is not None and state.running != self._ran:
+                    self._family_defaults(self._ran, state.running)
+                    self._ran = state.running
         finally:
             for watch in list(self._model_watchers):  # the console hears every change, whatever happened above
                 watch(state)
+
+    def _family_defaults(self, before: str | None, now: str) -> None:
+        """From one model family to another (styles <-> diffusion): a strength still at the old family's own
+        default takes the new one's (fully painted styles would be pure noise on a diffusion model)."""
+        from ..flags import family_default
+
+        if before is None:
+            return
+        old, new = family_default(before, "strength", self.store), family_default(now, "strength", self.store)
+        if old != new and self.store.get("strength") == old:
+            self.store.set("strength", new, source=SESSION)
 
     def _load_after(self, name: str) -> None:
         self.model.wait()

@@ -220,12 +220,17 @@ class DiffusionStream:
         self._snapshot_version = snapshot.version
         keep = {k: getattr(self.settings, k) for k in ("t_index_list", "stream_batch")}
         try:
-            self.apply(StreamSettings.from_values(snapshot.values, **keep))
+            wanted = StreamSettings.from_values(snapshot.values, **keep)
+            self.last_error = None
+        except ValueError as e:  # a size this model cannot take: the rest still applies, at the current frame
+            self.last_error = str(e)
+            wanted = StreamSettings.from_values({**snapshot.values, "size": f"{self.settings.width}x{self.settings.height}"}, **keep)
+        try:
+            self.apply(wanted)
         except ValueError as e:
             self.last_error = str(e)
             return False
-        self.last_error = None
-        return True
+        return self.last_error is None
 
     def _negative(self, text: str) -> Condition:
         c = self.prompts.get(text)

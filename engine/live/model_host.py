@@ -84,6 +84,8 @@ class ModelHost:
     def load(self, name: str) -> bool:
         """Start loading ``name``; False (and nothing changes) while another load runs."""
         with self._starting:  # two surfaces asking at once start one load, not two
+            if self.busy and self.state().loading is None and self._thread is not threading.current_thread():
+                self._thread.join(5.0)  # the last load has ended and its thread is tidying up: not busy, wait
             if self.busy:
                 return False
             self._cancel = threading.Event()

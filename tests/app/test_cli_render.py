@@ -147,8 +147,9 @@ def test_render_on_styles_equals_the_reference_package(tmp_path):
     src, dst = tmp_path / "cat.png", tmp_path / "cat-7.png"
     image = to_model_frame(np.ascontiguousarray(skimage_data.chelsea()), 512, 288)  # 16:9, the default long side 512
     write_image(src, image)
+    # no --strength: styles paint fully by default (--strength 1 gives the same)
     r = subprocess.run([sys.executable, "-m", "app.cli", "render", "-i", str(src), "-o", str(dst), "--model", "styles",
-                        "--prompt", "7", "--strength", "1", "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                        "--prompt", "7", "-q"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stderr
     ours = read_image(dst)
     ref = np.asarray(StyleTransfer(device="cpu", max_size=None).stylize(image, style=7))
