@@ -52,6 +52,11 @@ def bench_model(name: str):
 
     from .errors import UserError
 
+    from engine.model_family import is_styles
+
+    if is_styles(name):
+        raise UserError("the engine benches measure diffusion models (e.g. --model tiny); the built-in styles have "
+                        "their own: dreamdeck bench --styles")
     _quiet_libraries()
     torch.set_grad_enabled(False)
     try:

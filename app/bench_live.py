@@ -139,7 +139,6 @@ def run_pipeline_bench(a) -> int:
 
 
 def run_power_bench(a) -> int:
-    from engine.diffusion.model_loader import ModelLoadError, load_model
     from engine.diffusion.stream import DiffusionStream, StreamSettings
     from engine.live.live_metrics import GpuProbe
     from engine.live.pipeline import LivePipeline
@@ -153,10 +152,9 @@ def run_power_bench(a) -> int:
         width, height = StreamSettings.from_values({**engine_store().snapshot().values, "size": a.size, "output_size": out_size}).frame
     except ValueError as e:
         raise size_error(e) from None
-    try:
-        bundle = load_model(a.model)
-    except ModelLoadError as e:
-        raise UserError(str(e)) from None
+    from .bench import bench_model
+
+    bundle = bench_model(a.model)  # one line when it cannot load (and the styles' own bench named)
     gpu = GpuProbe()
     say(f"bench --power: model {a.model!r} at {width}x{height} live, {out_size} @ 30 fps out, {a.seconds:.0f} s per run")
     results = {}

@@ -1,7 +1,7 @@
 """The ``dreamdeck`` command line.
 
-``dreamdeck`` alone opens the VJ console (``gui``); ``demo`` runs the built-in
-``tiny`` model on a moving test pattern into a file; ``render`` repaints a file; ``bench`` measures the engine against
+``dreamdeck`` alone opens the VJ console (``gui``) on the built-in styles; ``demo`` runs a model (the
+built-in styles unless ``--model``) on a moving test pattern into a file; ``render`` repaints a file; ``bench`` measures the engine against
 diffusers side by side.  Every failure a user can cause ends in one line on
 stderr that says what to do, and a non-zero exit status.
 """
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(r)
     r.set_defaults(func=cmd_render)
 
-    d = sub.add_parser("demo", help="run the built-in tiny model on a test pattern into a video file")
+    d = sub.add_parser("demo", help="paint a moving test pattern into a video file (the built-in styles unless --model)")
     d.add_argument("--seconds", type=float, default=4.0)
     d.add_argument("--output", default="dreamdeck-demo.mp4")
     add_model_options(d, tiny_size=True)

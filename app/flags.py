@@ -155,6 +155,16 @@ def build_store(a: argparse.Namespace):
     return store
 
 
+def frame_text(values: Mapping[str, Any]) -> str:
+    """The model's frame for a status line, e.g. "384x216 px" (or the size as given when the model cannot take it)."""
+    from engine.model_family import frame_for
+
+    try:
+        return "{}x{} px".format(*frame_for(values))
+    except ValueError:
+        return f"size {values['size']}"
+
+
 def family_default(model: str, name: str, store) -> Any:
     """``name``'s default for ``model``'s family: the built-in models' own (FAMILY_DEFAULTS), else the registry's."""
     return FAMILY_DEFAULTS.get(str(model).strip().lower(), {}).get(name, store.spec(name).default)
@@ -198,7 +208,7 @@ def add_model_options(p: argparse.ArgumentParser, tiny_size: bool = False) -> No
     g.add_argument("--no-lcm-lora", action="store_true", help="do not add LCM-LoRA to non-turbo SD 1.5 / SDXL models")
     g.add_argument("--lora", action="append", default=[], type=_lora, metavar="PATH[:SCALE]", help="add a LoRA (repeatable)")
     d = p.add_argument_group("diffusion")
-    add_flags(d, DIFFUSION)
+    add_flags(d, DIFFUSION, {"strength": "1 for the built-in styles"} if tiny_size else None)
     if tiny_size:
         p.set_defaults(tiny_size_rule=True)
     d.add_argument("--t-index", type=_t_index, default=None, help="explicit indices into the 50-step LCM schedule (overrides --strength)")

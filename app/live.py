@@ -67,7 +67,7 @@ def status_line(m, elapsed: float, model: str = "") -> str:
 def cmd_live(a) -> int:
     """A thin loop over one :class:`app.session.ShowSession`: build it from the flags, start it, print its
     status once a second, stop it."""
-    from .flags import build_store
+    from .flags import build_store, frame_text
     from .loading import print_load_warning
     from .presets.commands import apply_live_preset
     from .session import ShowSession, config_from_args
@@ -80,7 +80,7 @@ def cmd_live(a) -> int:
     session = ShowSession(store, config_from_args(a, a.source))
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    print(f"live: {a.source} -> model {a.model!r} at {a.size}px -> {a.out_size} @ {a.fps} fps"
+    print(f"live: {a.source} -> model {a.model!r} at {frame_text(store.snapshot().values)} -> {a.out_size} @ {a.fps} fps"
           f"{' -> virtual camera' if a.vcam else ''}{' -> ' + a.record if a.record else ''}; Ctrl-C stops", flush=True)
     recorded_before = _mtime(a.record)  # a file left by an earlier run is not this run's recording
     t0 = time.monotonic()

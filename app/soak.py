@@ -33,7 +33,7 @@ def add_soak_arguments(p) -> None:
     p.add_argument("--csv", default="dreamdeck-soak.csv", metavar="PATH", help="one row a second (default %(default)s)")
     p.add_argument("--json", action="store_true", help="also print the result as one JSON object")
     p.add_argument("--model", default="tiny", help="the model to run and reload (default %(default)s)")
-    p.add_argument("--size", type=int, default=64, help="model resolution (default %(default)s)")
+    p.add_argument("--size", default="64", help="model frame: long side or WIDTHxHEIGHT (default %(default)s)")
     p.add_argument("--out-size", default="640x360", help="output resolution (default %(default)s)")
     p.add_argument("--reload-every", type=float, default=300.0, metavar="SECONDS",
                    help="reload the model this often (default %(default)s; at least once in any run)")
@@ -177,6 +177,7 @@ def cmd_soak(a) -> int:
     from engine.params import ParamError
     from engine.params.catalog import engine_store
 
+    from .flags import frame_text
     from .gui import build_session, display_available
     from .presets.store import PresetStore
     from .session import SessionConfig
@@ -224,7 +225,7 @@ def cmd_soak(a) -> int:
         session.stop()
         shutil.rmtree(work, ignore_errors=True)
         raise UserError(f"model {a.model!r}: {session.model.state().error or 'did not load in 5 minutes'}")
-    print(f"soak: {a.minutes:g} min, model {a.model} at {a.size}px -> {a.out_size}, OSC on 127.0.0.1:{port}"
+    print(f"soak: {a.minutes:g} min, model {a.model} at {frame_text(store.snapshot().values)} -> {a.out_size}, OSC on 127.0.0.1:{port}"
           f"{', console window' if a.console else ', headless'}; samples -> {a.csv}", flush=True)
     driver = subprocess.Popen([sys.executable, "-m", "app.soak_driver", "--port", str(port), "--seconds", str(seconds),
                                "--listen", str(feedback_port)], stdout=subprocess.PIPE, text=True,

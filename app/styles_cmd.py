@@ -2,7 +2,7 @@
 
 ``dreamdeck styles`` lists them; ``dreamdeck styles --sheet sheet.png [--image photo.jpg]`` paints the
 picture (default: the test pattern) in every style with DreamDeck's own style stream and lays the
-tiles out with their numbers and names (docs/styles.png is one, made from a public-domain photograph).
+tiles out with their numbers and names (docs/styles.jpg is one, made from a public-domain photograph).
 """
 
 from __future__ import annotations

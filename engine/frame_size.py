@@ -1,7 +1,7 @@
 """The model's frame size: the long side (or an explicit WIDTHxHEIGHT), shaped like the output.
 
 The ``size`` parameter is text: ``"512"`` means "512 pixels on the long side, the short side
-following the output's aspect", ``"768x432"`` asks for exactly that frame.  Each model family
+following the output's aspect", ``"768x448"`` asks for exactly that frame.  Each model family
 says which sides it can take (:class:`SizeRule`: Stable Diffusion UNets and their TensorRT
 profiles multiples of 64, the style network multiples of 4); :func:`model_frame` snaps the
 short side to the allowed value nearest the output's aspect, and refuses, in one line naming
@@ -38,22 +38,22 @@ class SizeRule:
 
 
 def normalize_size(value: Any) -> str:
-    """``size`` as the registry stores it: ``"512"`` or ``"768x432"`` (an int from OSC or an old preset is its long side).
+    """``size`` as the registry stores it: ``"512"`` or ``"768x448"`` (an int from OSC or an old preset is its long side).
     Raises ValueError with what it takes."""
     if isinstance(value, bool):
-        raise ValueError(f"size takes a long side in pixels (e.g. 512) or WIDTHxHEIGHT (e.g. 768x432), not {value!r}")
+        raise ValueError(f"size takes a long side in pixels (e.g. 512) or WIDTHxHEIGHT (e.g. 768x448), not {value!r}")
     if isinstance(value, (int, float)) and float(value).is_integer():
         value = str(int(value))
     if not isinstance(value, str):
-        raise ValueError(f"size takes a long side in pixels (e.g. 512) or WIDTHxHEIGHT (e.g. 768x432), not {value!r}")
+        raise ValueError(f"size takes a long side in pixels (e.g. 512) or WIDTHxHEIGHT (e.g. 768x448), not {value!r}")
     text = value.strip().lower().replace(" ", "").replace("×", "x")
     lo, hi = SIZE_LIMITS
     parts = text.split("x")
-    if len(parts) in (1, 2) and all(p.isdigit() for p in parts):
+    if len(parts) in (1, 2) and all(p.isascii() and p.isdigit() for p in parts):
         sides = [int(p) for p in parts]
         if all(lo <= s <= hi for s in sides):
             return "x".join(str(s) for s in sides)
-    raise ValueError(f"size takes a long side from {lo} to {hi} px (e.g. 512) or WIDTHxHEIGHT (e.g. 768x432); got {value!r}")
+    raise ValueError(f"size takes a long side from {lo} to {hi} px (e.g. 512) or WIDTHxHEIGHT (e.g. 768x448); got {value!r}")
 
 
 def parse_output_size(text: str) -> tuple[int, int]:

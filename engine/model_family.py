@@ -40,3 +40,15 @@ def make_stage(bundle: Any, values: Mapping, t_index_list=None, frame_aspect: tu
 
     overrides = {"t_index_list": t_index_list} if t_index_list else {}
     return DiffusionStream(bundle, StreamSettings.from_values(values, **overrides))
+
+
+def frame_for(values: Mapping) -> tuple[int, int]:
+    """(width, height) the model named in ``values`` paints for its ``size`` and ``output_size`` (ValueError: not a size
+    this family takes)."""
+    if is_styles(values["model"]):
+        from .styles.stream import StyleSettings
+
+        return StyleSettings.from_values(values).frame
+    from .diffusion.stream import StreamSettings
+
+    return StreamSettings.from_values(values).frame

@@ -209,7 +209,7 @@ def value_from_osc(p: Param, x: Any) -> Any:
         if x not in (0, 1):
             raise OscValueError(OUT_OF_RANGE, f"{p.osc_address} takes 1 or 0 (use /norm for a 0..1 float); got {x!r}")
         return bool(x)
-    if k is Kind.STR and p.coerce is not None:  # e.g. /dreamdeck/size takes 512 as well as "768x432"
+    if k is Kind.STR and p.coerce is not None:  # e.g. /dreamdeck/size takes 512 as well as "768x448"
         try:
             return p.coerce(x)
         except ValueError as e:

@@ -33,7 +33,7 @@ def _default(p: Param) -> str:
 
 def _range(p: Param) -> str:
     if p.kind is Kind.STR and p.name == "size":
-        return "a long side (i or s, e.g. 512) or `WxH` (e.g. `768x432`)"
+        return "a long side (i or s, e.g. 512) or `WxH` (e.g. `768x448`)"
     if p.kind is Kind.STR:
         return f"up to {p.max_length} characters"
     if p.kind is Kind.BOOL:

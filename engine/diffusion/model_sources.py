@@ -85,7 +85,7 @@ def describe_source(name: str) -> str:
         return "hub id"
     raise ModelLoadError(
         f"No model folder or file at '{name}': check the path, or give a Hugging Face id such as "
-        "'stabilityai/sd-turbo', or 'tiny' for the built-in test model."
+        "'stabilityai/sd-turbo', 'styles' for the built-in style network, or 'tiny' for the built-in test model."
     )
 
 

@@ -14,7 +14,7 @@ DIFFUSION_SIZES = SizeRule("Stable Diffusion", 64, 64, 1024)
 
 
 def diffusion_frame(size, output_size: str = "512x512") -> tuple[int, int]:
-    """(width, height) for ``size`` ("512", "768x432", or an int long side) on an output of
+    """(width, height) for ``size`` ("512", "768x448", or an int long side) on an output of
     ``output_size`` ("1280x720").  Raises ValueError naming what Stable Diffusion takes."""
     return model_frame(size, parse_output_size(output_size), DIFFUSION_SIZES)
 

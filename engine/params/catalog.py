@@ -49,7 +49,7 @@ def _seed_params() -> list[Param]:
 ENGINE_PARAMS: tuple[Param, ...] = (
     Param("model", Kind.STR, "styles", "Model: 'styles' (the built-in style network), 'tiny' (the random test model), a Hugging Face id, a diffusers folder or a .safetensors file", apply=Apply.RELOAD, group="model"),
     Param("tiny_vae", Kind.BOOL, True, "Use the tiny autoencoder (TAESD) for speed", apply=Apply.RELOAD, group="model"),
-    Param("size", Kind.STR, "512", "Model frame: the long side in px, the short side following the output's aspect (e.g. 512), or WIDTHxHEIGHT (e.g. 768x432)", apply=Apply.RELOAD, group="model", max_length=16, coerce=normalize_size),
+    Param("size", Kind.STR, "512", "Model frame: the long side in px, the short side following the output's aspect (e.g. 512), or WIDTHxHEIGHT (e.g. 768x448)", apply=Apply.RELOAD, group="model", max_length=16, coerce=normalize_size),
     Param("steps", Kind.INT, 2, "Denoising steps per frame (Stream Batch size)", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("frame_buffer_size", Kind.INT, 1, "Frames denoised together per UNet call", 1, 8, apply=Apply.RELOAD, group="diffusion"),
     Param("strength", Kind.FLOAT, 0.5, "How far the model may move away from the input", 0.02, 1.0, group="diffusion"),

@@ -7,7 +7,7 @@ by DreamDeck's own code:
 * :mod:`.package` finds the package's ONNX files and reads their weights (no import of
   its code, no pickles);
 * :mod:`.graph` builds DreamDeck's faster graph of the 26-style network from them;
-* :mod:`.catalog` names the 26 styles and parses a prompt slot (``7``, ``starry-swirl``,
+* :mod:`.catalog` names the 26 styles and parses a prompt slot (``7``, ``blue-night``,
   ``image:PATH``);
 * :mod:`.arbitrary` turns any painting into a style (the arbitrary-style networks);
 * :mod:`.stream` is the live stage the pipeline runs, like the diffusion stream;

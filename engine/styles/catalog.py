@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-# Our names for the network's 26 styles, from how each one paints (docs/styles.png shows them all).
+# Our names for the network's 26 styles, from how each one paints (docs/styles.jpg shows them all).
 STYLE_NAMES: tuple[str, ...] = (
     "pastel-wash", "bold-ink", "charcoal-pastel", "neon-ribbons", "crimson-patch", "amber-mosaic",
     "indigo-dots", "night-flame", "rainbow-sketch", "teal-tiles", "rust-oil", "golden-lines",

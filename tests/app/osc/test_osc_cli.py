@@ -37,7 +37,7 @@ def test_osc_docs_writes_every_address(tmp_path, capsys):
         assert f"| `{p.osc_address}` |" in text
     for address in ("/dreamdeck/preset/recall", "/dreamdeck/preset/save", "/dreamdeck/tempo/tap", "<address>/norm", "/get"):
         assert address in text
-    assert "| `/dreamdeck/size` | s (or i) | a long side (i or s, e.g. 512) or `WxH` (e.g. `768x432`) | - | `\"512\"` | - | reload |" in text
+    assert "| `/dreamdeck/size` | s (or i) | a long side (i or s, e.g. 512) or `WxH` (e.g. `768x448`) | - | `\"512\"` | - | reload |" in text
     assert main(["osc-docs", "--output", str(tmp_path / "no" / "osc.md")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
