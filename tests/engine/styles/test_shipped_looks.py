@@ -9,7 +9,7 @@ LOOKS = Path(__file__).resolve().parents[3] / "presets" / "looks"
 
 
 def test_every_styles_look_names_styles():
-    looks = sorted(LOOKS.glob("styles-*.json"))
+    looks = sorted(LOOKS.glob("canvas-*.json"))
     assert len(looks) >= 3
     for path in looks:
         values = json.loads(path.read_text())["values"]
