@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 
-from .errors import UserError
 from .loading import size_error
 
 
