@@ -107,7 +107,8 @@ class Hud(QWidget):
             if self._osc_prev is not None and t > self._osc_prev[0]:
                 rate = (n - self._osc_prev[1]) / (t - self._osc_prev[0])
             self._osc_prev = (t, n)
-            self._set("osc", f"OSC {rate:.0f} msg/s" + (f" {osc_last[-40:]}" if osc_last else ""))
+            # the address first: whether a tablet is reaching the show is what a glance wants; a narrow cell cuts the rate
+            self._set("osc", "OSC " + (f"{osc_last[-40:]} " if osc_last else "") + f"{rate:.0f} msg/s")
         faults = m.faults
         if problem:  # the source is down now: named at once, above older faults
             self._set("faults", f"SOURCE: {problem} ({m.source})", RED)  # what is wrong first: a long path is cut

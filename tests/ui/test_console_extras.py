@@ -106,7 +106,7 @@ def test_osc_monitor_lists_osc_changes_and_errors_and_the_hud_shows_the_address(
         assert any("malformed +3" in line for line in mon.lines())
         w._refresh_hud()
         w._refresh_hud()
-        assert "msg/s" in w.hud.cells["osc"].text() and "strength" in w.hud.cells["osc"].text()
+        assert "/dreamdeck/strength" in w.hud.cells["osc"].text() and "msg/s" in w.hud.cells["osc"].toolTip()
     finally:
         w.shutdown()
 
