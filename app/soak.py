@@ -289,13 +289,16 @@ def cmd_soak(a) -> int:
 def _run_window(session, seconds: float, wind_down) -> dict:
     """The console over the soak's show; returns what its window did: every geometry it took after the first
     second, and whether the HUD showed the OSC addresses coming in."""
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(session)
+    # its own window settings: a layout the user saved (a narrow output column cut the HUD's OSC cell to
+    # "OSC /dr…") neither changes what is measured nor is overwritten by the soak's window
+    settings_dir = tempfile.mkdtemp(prefix="dreamdeck-soak-ui-")
+    window = MainWindow(session, settings=QSettings(os.path.join(settings_dir, "ui.ini"), QSettings.Format.IniFormat))
     window.show()
     seen = {"geometries": [], "osc_addresses_shown": 0}
 
@@ -316,4 +319,5 @@ def _run_window(session, seconds: float, wind_down) -> dict:
         watch.stop()
         wind_down()
         window.shutdown()
+        shutil.rmtree(settings_dir, ignore_errors=True)
     return seen
