@@ -143,7 +143,7 @@ def run_gui(a) -> int:
                 if frame is not None:  # beside the picture: the frames themselves, for tests to measure
                     write_image(f"{path}.{what}.png", frame)
             print(f"screenshot: {path}; first output frame after {window.first_frame_s} s; "
-                  f"model {session.status().model.describe()}", flush=True)
+                  f"{session.status().model.describe()}", flush=True)
             window.close()
 
         QTimer.singleShot(int(float(secs or 6) * 1000), grab)
