@@ -32,21 +32,23 @@ def settings_from_args(a: argparse.Namespace, output_size: str | None = None):
     ``output_size``.  A value the model cannot take (a size, a style) is a UserError."""
     from engine.model_family import is_styles
 
-    values = dict(build_store(a).snapshot().values)
+    store = build_store(a)
+    values = dict(store.snapshot().values)
     if output_size is not None:
         values["output_size"] = output_size
     if "strength" not in (getattr(a, "typed_params", None) or ()) and not getattr(a, "preset", None):
         from .flags import family_default  # e.g. render on styles paints fully unless --strength says otherwise
 
-        values["strength"] = family_default(values["model"], "strength", build_store(a))
+        values["strength"] = family_default(values["model"], "strength", store)
     try:
         if is_styles(values["model"]):
             from engine.styles.catalog import parse_slot
             from engine.styles.stream import StyleSettings
 
-            for text, _ in StyleSettings.from_values(values).prompts:
+            settings = StyleSettings.from_values(values)
+            for text, _ in settings.prompts:
                 parse_slot(text)  # an unknown style is said before the load, as a bad size is
-            return StyleSettings.from_values(values)
+            return settings
         from engine.diffusion.stream import StreamSettings
 
         return StreamSettings.from_values(values, t_index_list=a.t_index)
