@@ -34,8 +34,15 @@ class MediaInfo:
     kind: str  # 'image' or 'video'
     width: int
     height: int
-    fps: float
-    frame_count: int
+    fps: float  # a video's average rate (a variable-rate file's frames carry their own times)
+    frame_count: int  # exact when the container states it, else estimated from the duration
+    duration_s: float = 0.0
+    video_codec: str = ""  # FFmpeg's name: 'h264', 'hevc', 'prores', 'hap', ...
+    has_audio: bool = False
+    audio_codec: str = ""
+    audio_rate: int = 0
+    audio_channels: int = 0
+    audio_duration_s: float = 0.0
 
 
 def probe(path: str | os.PathLike) -> MediaInfo:
@@ -47,16 +54,11 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     if is_image_path(p):
         img = read_image(p)
         return MediaInfo("image", img.shape[1], img.shape[0], 0.0, 1)
-    cap = cv2.VideoCapture(str(p))
-    try:
-        ok, frame = cap.read() if cap.isOpened() else (False, None)
-        if not ok or frame is None:
-            raise MediaError(f"cannot read video {p}: the file is damaged or in a format OpenCV cannot decode (try re-encoding it to H.264 MP4)")
-        fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        return MediaInfo("video", frame.shape[1], frame.shape[0], fps if fps > 0 else 30.0, count)
-    finally:
-        cap.release()
+    from engine.media.reader import probe_media  # the reader imports MediaError from here
+
+    v = probe_media(p)
+    return MediaInfo("video", v.width, v.height, v.fps, v.frame_count, v.duration_s, v.video_codec, v.has_audio,
+                     v.audio_codec, v.audio_rate, v.audio_channels, v.audio_duration_s)
 
 
 def check_output_folder(path: str | os.PathLike) -> None:
@@ -102,17 +104,12 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 
 def iter_video(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise MediaError(f"cannot open video {path}")
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                return
-            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-    finally:
-        cap.release()
+    """Every frame of a video file in order, HxWx3 uint8 RGB, as displayed (rotation applied);
+    :func:`engine.media.reader.iter_frames` gives each frame's time as well."""
+    from engine.media.reader import iter_frames
+
+    for frame in iter_frames(path):
+        yield frame.rgb
 
 
 def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
