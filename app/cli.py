@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .errors import UserError, one_line
-from .flags import add_model_options
+from .flags import RECORD, add_flags, add_model_options
 from .loading import load_stream
 
 EXIT_USER_ERROR = 2
@@ -45,7 +45,7 @@ def cmd_render(a: argparse.Namespace) -> int:
     try:
         check_output_kind(info, a.output)
         if info.kind == "video":
-            check_video_output(a.output)  # what the video writer will refuse, said before the model load
+            check_video_output(a.output, a.codec)  # what the video writer will refuse, said before the model load
         else:
             check_output_folder(a.output)
     except MediaError as e:
@@ -80,7 +80,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     if a.seconds <= 0:
         raise UserError(f"--seconds must be above 0; got {a.seconds}")
     try:
-        check_video_output(a.output)  # extension and folder, before the model load
+        spec = check_video_output(a.output, a.codec)  # extension, codec and folder, before the model load
     except MediaError as e:
         raise UserError(str(e)) from None
     # --size and the other values are checked first: no file exists yet.  A long side gives a square
@@ -92,13 +92,15 @@ def cmd_demo(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         # the file is opened only now, and a failure inside removes its partial file
-        with VideoWriter(a.output, fps, (width * 2, height)) as w:
+        with VideoWriter(a.output, fps, (width * 2, height), codec=spec.name) as w:
+            if w.notice:
+                print(f"dreamdeck: {w.notice}", file=sys.stderr)
             for src, out in zip(frames, stream_frames(stream, frames)):
                 w.write(np.concatenate([src, out], axis=1))  # input | output, side by side
     except MediaError as e:
         raise UserError(str(e)) from None
     dt = time.perf_counter() - t0
-    print(f"wrote {a.output} (input left, output right): {len(frames) / dt:.1f} frames/s on this machine")
+    print(f"wrote {a.output} in {spec.label} ({w.encoder}; input left, output right): {len(frames) / dt:.1f} frames/s on this machine")
     if a.model == "tiny":
         print("the built-in 'tiny' model has random weights, so its output is texture, not pictures: it proves the"
               " pipeline runs here without any download")
@@ -158,12 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", "-o", help="output file (same kind as the input)")
     r.add_argument("--quiet", "-q", action="store_true")
     add_model_options(r)
+    add_flags(r.add_argument_group("file"), RECORD)
     r.set_defaults(func=cmd_render)
 
     d = sub.add_parser("demo", help="paint a moving test pattern into a video file (the built-in styles unless --model)")
     d.add_argument("--seconds", type=float, default=4.0)
     d.add_argument("--output", default="dreamdeck-demo.mp4")
     add_model_options(d, tiny_size=True)
+    add_flags(d.add_argument_group("file"), RECORD)
     d.set_defaults(func=cmd_demo)
 
     g = sub.add_parser("gui", help="open the VJ console (the default)")

@@ -42,7 +42,8 @@ DIFFUSION = (
     Flag("frame_buffer_size", "--frame-buffer-size"),
 )
 OUTPUT = (Flag("output_size", "--out-size"), Flag("output_fps", "--fps"), Flag("similarity_filter", "--similarity-filter"),
-          Flag("accel", "--accel"))
+          Flag("accel", "--accel"), Flag("record_codec", "--codec"))
+RECORD = (Flag("record_codec", "--codec"),)  # render and demo: the file's codec (live takes it with OUTPUT)
 AUDIO = (Flag("audio_renderer", "--audio-renderer"),)
 FLAGS: tuple[Flag, ...] = MODEL + DIFFUSION + OUTPUT + AUDIO
 # what `dreamdeck preset save NAME --...` can set directly (anything else: --set PARAM=VALUE)

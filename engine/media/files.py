@@ -1,4 +1,4 @@
-"""Still images and video files in and out (OpenCV), as RGB uint8 frames.
+"""Still images (OpenCV) and video files (PyAV, engine/media/writer.py) in and out, as RGB uint8 frames.
 
 Every failure becomes a :class:`MediaError` whose message says what to do.
 """
@@ -17,12 +17,13 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import cv2  # noqa: E402
 import numpy as np
 
+from .codecs import CodecSpec, choose_codec
+from .errors import MediaError
+from .writer import AudioFormat, MediaWriter
+
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
-
-
-class MediaError(Exception):
-    """A file could not be read or written; the message names the fix."""
+VideoWriter = MediaWriter  # the name the renderers and the recorder knew before PyAV
+__all__ = ["AudioFormat", "MediaError", "MediaWriter", "VideoWriter"]
 
 
 def is_image_path(path: str | os.PathLike) -> bool:
@@ -74,18 +75,12 @@ def check_output_folder(path: str | os.PathLike) -> None:
         raise MediaError(f"output folder is not writable: {folder}")
 
 
-def video_extension(path: str | os.PathLike) -> str:
-    """The path's video extension, lower-case; MediaError when no writer takes it."""
-    ext = Path(path).suffix.lower()
-    if ext not in VIDEO_FOURCC:
-        raise MediaError(f"unsupported video extension {ext!r}: use one of {', '.join(sorted(VIDEO_FOURCC))}")
-    return ext
-
-
-def check_video_output(path: str | os.PathLike) -> None:
-    """What :class:`VideoWriter` will refuse, said before anything slow starts: the extension and the folder."""
-    video_extension(path)
+def check_video_output(path: str | os.PathLike, codec: str | None = "auto") -> CodecSpec:
+    """What :class:`MediaWriter` will refuse, said before anything slow starts: the extension, the codec
+    (HAP in .mp4, a name no encoder has) and the folder.  Returns the codec the file will be written in."""
+    spec = choose_codec(path, codec)
     check_output_folder(path)
+    return spec
 
 
 def _remove(path: Path) -> None:
@@ -124,55 +119,3 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
     except OSError as e:
         _remove(tmp)  # no partial file is left behind
         raise MediaError(f"cannot write {p}: {e.strerror or e} (check the folder exists and is writable)") from None
-
-
-class VideoWriter:
-    """Writes RGB frames to a video file; the file appears under its name only when closed.
-
-    Until then it is written as ``NAME.part.EXT``, which is removed whenever the writer
-    fails or is closed after an error (``close(keep=False)``, or leaving a ``with`` block
-    by an exception): no failure leaves a partial file behind.
-    """
-
-    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int]):
-        self.path = Path(path)
-        ext = video_extension(self.path)
-        if not self.path.parent.exists():
-            raise MediaError(f"output folder does not exist: {self.path.parent}")
-        if size[0] <= 0 or size[1] <= 0:
-            raise MediaError(f"cannot write video {self.path}: the frame size {size[0]}x{size[1]} is empty")
-        self._tmp = self.path.with_name(self.path.stem + ".part" + ext)
-        self.size = size
-        self._w = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*VIDEO_FOURCC[ext]), float(fps), size)
-        if not self._w.isOpened():
-            self._w.release()
-            _remove(self._tmp)
-            raise MediaError(f"cannot write video {self.path} (check the folder is writable and the extension is .mp4 or .avi)")
-        self.frames = 0
-        self.closed = False
-
-    def write(self, rgb: np.ndarray) -> None:
-        if (rgb.shape[1], rgb.shape[0]) != self.size:
-            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_LINEAR)
-        self._w.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-        self.frames += 1
-
-    def close(self, keep: bool = True) -> None:
-        """Finish the file under its name (``keep``), or remove the partial file; a second call does nothing."""
-        if self.closed:
-            return
-        self.closed = True
-        try:
-            self._w.release()
-            if keep:
-                os.replace(self._tmp, self.path)
-        except OSError as e:
-            raise MediaError(f"cannot write video {self.path}: {e.strerror or e} (check the folder is writable)") from None
-        finally:
-            _remove(self._tmp)  # gone already when kept
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *_):
-        self.close(keep=exc_type is None)

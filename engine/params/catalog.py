@@ -75,11 +75,13 @@ ENGINE_PARAMS: tuple[Param, ...] = (
 )
 
 
+RECORD_CODECS = ("auto", "h264", "hevc", "prores", "prores_lt", "hap", "hap_alpha", "hap_q", "dnxhr", "mp4v", "mjpeg")
 OUTPUT_SIZES = ("1280x720", "1920x1080", "1024x576", "854x480", "640x360", "512x512")
 
 LIVE_PARAMS: tuple[Param, ...] = (
     Param("output_size", Kind.CHOICE, "1280x720", "Output resolution (virtual camera, recorder)", choices=OUTPUT_SIZES, apply=Apply.RELOAD, group="output"),
     Param("output_fps", Kind.INT, 30, "Output frame rate", 1, 120, unit="fps", apply=Apply.RELOAD, group="output"),
+    Param("record_codec", Kind.CHOICE, "auto", "Recording codec: auto picks by the file's extension (.mp4/.mkv H.264, .mov ProRes 422 HQ, .avi MJPEG); h264 or hevc to share, prores or prores_lt to edit, hap, hap_alpha or hap_q to replay in Resolume or TouchDesigner, dnxhr, mp4v (old MPEG-4)", choices=RECORD_CODECS, group="output"),
     Param("fit_mode", Kind.CHOICE, "fit", "Frames of another shape than the output: fit (letterbox), fill (crop) or stretch", choices=FIT_MODES, group="output"),
     Param("blackout", Kind.BOOL, False, "Black output (latched)", group="safety"),
     Param("blackout_momentary", Kind.BOOL, False, "Black output while held", group="safety"),

@@ -1,0 +1,329 @@
+"""Writing video (and its sound) with PyAV: H.264, HEVC, ProRes, HAP, DNxHR, MPEG-4, Motion JPEG.
+
+:class:`MediaWriter` takes RGB frames at a constant rate and, optionally, float32 sound (or sound
+packets copied from another file) and writes one file.  Until :meth:`MediaWriter.close` it is
+written as ``NAME.part.EXT``; closing renames it, and a failure while writing removes it, so no
+half-written file sits under the name the user asked for.
+
+``crash_safe`` (the show recorder) writes fragmented MP4/MOV (a fragment a second, starting at a
+keyframe): whatever was written before a crash, a power cut or a full disk plays.  Renders write
+ordinary files with the index at the front (``faststart``), which browsers stream best.
+
+H.264/HEVC use NVIDIA's NVENC (or Apple's VideoToolbox) when the machine has it; where that
+encoder will not open, the software encoder takes over and :attr:`MediaWriter.notice` says so in
+one line.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from .codecs import CodecSpec, audio_codec_for, choose_codec
+from .errors import MediaError
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    rate: int = 48000
+    channels: int = 2
+
+
+def _even(n: int) -> int:
+    return n + (n & 1)
+
+
+@lru_cache(maxsize=None)
+def _nvidia_driver() -> bool:
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        pynvml.nvmlShutdown()
+        return True
+    except Exception:
+        return False
+
+
+def hardware_present(encoder: str) -> bool:
+    """The encoder is in PyAV's FFmpeg and the machine has what drives it (an NVIDIA driver, macOS)."""
+    if encoder not in av.codecs_available:
+        return False
+    if encoder.endswith("_nvenc"):
+        return _nvidia_driver()
+    if encoder.endswith("_videotoolbox"):
+        return sys.platform == "darwin"
+    return False
+
+
+@lru_cache(maxsize=32)
+def _hardware_opens(encoder: str, width: int, height: int, fps: float) -> str | None:
+    """None when ``encoder`` opens at this size, else FFmpeg's reason (remembered: one try per process)."""
+    try:
+        ctx = av.CodecContext.create(encoder, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+        ctx.time_base = Fraction(1, max(1, round(fps)))
+        ctx.framerate = Fraction(max(1, round(fps)), 1)
+        ctx.open()
+        del ctx
+        return None
+    except Exception as e:  # FFmpeg's error for this encoder (no device, too many sessions, old driver...)
+        return str(e) or type(e).__name__
+
+
+def _disk_problem(e: OSError, path: Path) -> str:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return f"the disk is full while writing {path.name}: free some space or record to another disk"
+    return f"cannot write {path.name}: {e.strerror or e} (check the disk and the folder)"
+
+
+class MediaWriter:
+    """One video file (with an optional sound track); see the module docstring."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size: tuple[int, int], *, codec: str = "auto",
+                 audio: AudioFormat | None = None, audio_copy=None, crash_safe: bool = False, hardware: bool = True):
+        self.path = Path(path)
+        self.codec: CodecSpec = choose_codec(self.path, codec)
+        ext = self.path.suffix.lower()
+        if not self.path.parent.exists():
+            raise MediaError(f"output folder does not exist: {self.path.parent} (create it first or choose another path)")
+        if size[0] <= 0 or size[1] <= 0:
+            raise MediaError(f"cannot write video {self.path}: the frame size {size[0]}x{size[1]} is empty")
+        if fps <= 0:
+            raise MediaError(f"cannot write video {self.path}: the frame rate {fps} is not above 0")
+        self.size, self.fps = (int(size[0]), int(size[1])), float(fps)
+        self.crash_safe = crash_safe
+        self.notice: str | None = None
+        self.frames = 0
+        self.audio_samples = 0
+        self.closed = False
+        self._failed: str | None = None
+        self._tmp = self.path.with_name(self.path.stem + ".part" + ext)
+        try:
+            self._container = av.open(str(self._tmp), "w", options=self._format_options(ext))
+        except OSError as e:
+            raise MediaError(_disk_problem(e, self.path)) from None
+        try:
+            self._video = self._add_video(hardware)
+            self._audio = self._audio_format = None
+            if audio_copy is not None:
+                self._audio = self._container.add_stream_from_template(audio_copy)
+            elif audio is not None:
+                self._add_audio(audio, audio_codec_for(self.codec, ext))
+        except Exception as e:
+            self._abandon()
+            if isinstance(e, MediaError):
+                raise
+            raise MediaError(f"cannot write {self.codec.label} to {self.path.name}: {e}") from None
+
+    # -- setting up --------------------------------------------------------------------------
+    def _format_options(self, ext: str) -> dict[str, str]:
+        if ext not in (".mp4", ".mov", ".m4v"):
+            return {}
+        if self.crash_safe:  # a fragment a second: what was written plays whatever happens next
+            flags = "empty_moov+default_base_moof" + ("" if self.codec.intra else "+frag_keyframe")
+            return {"movflags": flags, "frag_duration": "1000000"}
+        return {"movflags": "+faststart"}
+
+    def _add_video(self, hardware: bool):
+        spec, (w, h) = self.codec, self.size
+        if spec.encoder.startswith("hap"):
+            from .hap import HapTrack
+
+            self.encoder = spec.encoder
+            self._hap = HapTrack(self._container, spec.encoder, w, h, self.fps)
+            return self._hap
+        self._hap = None
+        self.coded_size = (_even(w), _even(h)) if spec.pix_fmt.startswith(("yuv4", "yuvj4")) else (w, h)
+        encoder, options = spec.encoder, dict(spec.options)
+        if hardware:
+            for hw in spec.hardware:
+                if not hardware_present(hw):
+                    continue
+                why = _hardware_opens(hw, *self.coded_size, self.fps)
+                if why is None:
+                    encoder, options = hw, {}
+                    break
+                self.notice = f"{hw} would not start ({why}): encoding with {spec.encoder} on the CPU instead"
+        rate = Fraction(self.fps).limit_denominator(1001)
+        stream = self._container.add_stream(encoder, rate=rate, options=options)
+        stream.width, stream.height = self.coded_size
+        stream.pix_fmt = spec.pix_fmt
+        if not spec.intra:
+            stream.codec_context.gop_size = max(1, round(self.fps))  # a keyframe a second: seeking, fragments
+        self.encoder = encoder
+        return stream
+
+    def _add_audio(self, fmt: AudioFormat, codec: str) -> None:
+        layout = {1: "mono", 2: "stereo"}.get(fmt.channels)
+        if layout is None:
+            raise MediaError(f"cannot write {fmt.channels} sound channels: use 1 or 2")
+        stream = self._container.add_stream(codec, rate=fmt.rate, layout=layout)
+        if codec == "aac":
+            stream.bit_rate = 192000 if fmt.channels == 2 else 128000
+        self._audio, self._audio_format = stream, fmt
+
+    # -- writing -------------------------------------------------------------------------------
+    def _mux(self, packets) -> None:
+        try:
+            self._container.mux(packets)
+        except OSError as e:
+            self._failed = _disk_problem(e, self.path)
+            raise MediaError(self._failed) from None
+
+    def _check(self) -> None:
+        if self.closed:
+            raise MediaError(f"{self.path.name} is already closed")
+        if self._failed:
+            raise MediaError(self._failed)
+
+    def write(self, rgb: np.ndarray) -> None:
+        """The next frame (HxWx3 RGB uint8; HxWx4 RGBA for HAP Alpha), resized to the file's size if it differs."""
+        self._check()
+        if (rgb.shape[1], rgb.shape[0]) != self.size:
+            rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA if rgb.shape[1] > self.size[0] else cv2.INTER_LINEAR)
+        if self._hap is not None:
+            try:
+                self._hap.encode(rgb, self.frames)
+            except OSError as e:
+                self._failed = _disk_problem(e, self.path)
+                raise MediaError(self._failed) from None
+            self.frames += 1
+            return
+        if rgb.ndim == 3 and rgb.shape[2] == 4:
+            rgb = rgb[:, :, :3]
+        if self.coded_size != self.size:  # 4:2:0 and 4:2:2 want even sizes: repeat the last column or row
+            rgb = np.pad(rgb, ((0, self.coded_size[1] - self.size[1]), (0, self.coded_size[0] - self.size[0]), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames
+        self._mux(self._video.encode(frame))
+        self.frames += 1
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """The next sound samples: float32 (n, channels) in -1..1, following the ones written before."""
+        self._check()
+        if self._audio_format is None:
+            raise MediaError(f"{self.path.name} was opened without a sound track")
+        data = np.asarray(samples, np.float32)
+        if data.ndim == 1:
+            data = data[:, None]
+        n = len(data)
+        if n == 0:
+            return
+        if self._audio.codec_context.name == "aac":
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data.T), format="fltp", layout=self._audio.layout.name)
+        else:
+            pcm = (np.clip(data, -1.0, 1.0) * 32767.0).astype(np.int16).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout=self._audio.layout.name)
+        frame.sample_rate = self._audio_format.rate
+        frame.pts = self.audio_samples
+        self._mux(self._audio.encode(frame))
+        self.audio_samples += n
+
+    def copy_audio(self, packet) -> None:
+        """A sound packet demuxed from the ``audio_copy`` stream, copied as it is."""
+        self._check()
+        if packet.dts is None:  # a flush packet from the demuxer
+            return
+        packet.stream = self._audio
+        self._mux(packet)
+
+    # -- finishing -------------------------------------------------------------------------------
+    def _abandon(self) -> None:
+        try:
+            self._container.close()
+        except Exception:
+            pass
+        _remove(self._tmp)
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file under its name (``keep``), or remove the partial file; a second call does nothing.
+
+        After a full disk a crash-safe file keeps everything written up to its last whole fragment."""
+        if self.closed:
+            return
+        self.closed = True
+        wanted = keep
+        keep = keep and (self._failed is None or self.crash_safe) and self.frames > 0
+        error: str | None = None
+        try:
+            if self._failed is None:
+                if self._hap is not None:
+                    self._hap.flush()
+                else:
+                    self._container.mux(self._video.encode())
+                if self._audio is not None and self._audio_format is not None:
+                    self._container.mux(self._audio.encode())
+        except OSError as e:
+            error = self._failed = _disk_problem(e, self.path)
+        try:
+            self._container.close()
+        except OSError as e:
+            error = error or _disk_problem(e, self.path)
+        except Exception as e:  # the trailer of a file the disk cut short: the fragments before it stand
+            error = error or f"cannot finish {self.path.name}: {e}"
+        if keep and (error is None or self.crash_safe):
+            if self._failed and self.crash_safe and self.path.suffix.lower() in (".mp4", ".mov", ".m4v"):
+                trim_to_whole_fragments(self._tmp)  # the fragment the disk cut short goes: the rest plays cleanly
+            try:
+                os.replace(self._tmp, self.path)
+            except OSError as e:
+                _remove(self._tmp)
+                raise MediaError(f"cannot write video {self.path}: {e.strerror or e} (check the folder is writable)") from None
+        else:
+            _remove(self._tmp)
+        if error and wanted and not self.crash_safe:
+            raise MediaError(error)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self.close(keep=exc_type is None)
+
+
+def trim_to_whole_fragments(path: Path) -> int:
+    """Cut a fragmented MP4/MOV back to its last whole fragment (a ``moof`` box and its ``mdat``); returns the
+    new size.  A file whose top-level boxes all fit is left as it is."""
+    try:
+        size = path.stat().st_size
+        good, fragment_start = 0, None
+        with open(path, "rb") as f:
+            pos = 0
+            while pos + 8 <= size:
+                f.seek(pos)
+                head = f.read(16)
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if length == 1 and len(head) >= 16:
+                    length = int.from_bytes(head[8:16], "big")
+                if length < 8 or pos + length > size:
+                    break  # the box the disk cut short
+                pos += length
+                if kind == b"moof":
+                    fragment_start = fragment_start if fragment_start is not None else pos - length
+                else:
+                    if kind == b"mdat" or fragment_start is None:
+                        good = pos
+                    fragment_start = None
+        if good < size:
+            with open(path, "r+b") as f:
+                f.truncate(good)
+        return good
+    except OSError:
+        return -1
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:  # nothing more can be done about a file we cannot remove
+        pass
