@@ -127,13 +127,18 @@ def run_pipeline_bench(a) -> int:
         "threaded_cpu_percent": round(100 * cpu / wall, 1),
         "threaded_latency_ms": None if m.latency_ms is None else round(m.latency_ms, 1),
     }
-    if a.json:
-        print(json.dumps(report))
-    else:
+    if not a.json:
         for k, v in report.items():
             say(f"  {k:<38} {v}")
         say("overhead_ms_per_frame: slots + identity model + compose (fit, safety) + virtual camera send; "
             "the recorder's video encoding runs on its own thread and is listed apart")
+    from .bench_recorder import recorder_costs
+
+    say("recorder, per codec (engine/media/writer.py, stereo sound track included), against OpenCV's mp4v writer "
+        "(what DreamDeck used before) on the same frames:")
+    report["recorder_codecs"] = recorder_costs(say=say)
+    if a.json:
+        print(json.dumps(report))
     return 0
 
 

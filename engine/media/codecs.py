@@ -20,26 +20,29 @@ class CodecSpec:
     name: str  # as the user says it: record_codec / --codec
     label: str  # in a sentence: "H.264"
     use: str  # what it is for, in the user's words
-    encoder: str  # FFmpeg's encoder ("hap*": DreamDeck's own HAP frames, engine/media/hap.py)
+    encoder: str  # FFmpeg's encoder ("hap*": DreamDeck's own HAP frames, engine/media/hap.py); ProRes uses
+    # prores_aw, a quarter of prores_ks's CPU time at the same size, so a live 1080p recording keeps up
     pix_fmt: str
     extensions: tuple[str, ...]  # containers that hold it, the first is what a render suggests
     options: dict[str, str] = field(default_factory=dict)  # encoder options
     intra: bool = False  # every frame a keyframe (editing and playback codecs)
     alpha: bool = False  # keeps an alpha channel (RGBA frames in)
     hardware: tuple[str, ...] = ()  # hardware encoders tried first when the machine has them
+    realtime: dict[str, str] = field(default_factory=dict)  # option changes for a live recording: keep up first
 
 
 H264_OPTIONS = {"crf": "20", "preset": "veryfast"}
 
 CODECS: dict[str, CodecSpec] = {c.name: c for c in (
     CodecSpec("h264", "H.264", "to share: browsers, social platforms, OBS and every player", "libx264", "yuv420p",
-              (".mp4", ".mov", ".mkv", ".m4v"), H264_OPTIONS, hardware=("h264_nvenc", "h264_videotoolbox")),
+              (".mp4", ".mov", ".mkv", ".m4v"), H264_OPTIONS, hardware=("h264_nvenc", "h264_videotoolbox"),
+              realtime={"preset": "superfast"}),
     CodecSpec("hevc", "HEVC (H.265)", "to share at half the size of H.264, where players take it", "libx265", "yuv420p",
               (".mp4", ".mov", ".mkv", ".m4v"), {"crf": "24", "preset": "fast", "x265-params": "log-level=error"},
-              hardware=("hevc_nvenc", "hevc_videotoolbox")),
-    CodecSpec("prores", "ProRes 422 HQ", "to edit (Premiere, Resolve, Final Cut)", "prores_ks", "yuv422p10le", (".mov",),
+              hardware=("hevc_nvenc", "hevc_videotoolbox"), realtime={"preset": "ultrafast"}),
+    CodecSpec("prores", "ProRes 422 HQ", "to edit (Premiere, Resolve, Final Cut)", "prores_aw", "yuv422p10le", (".mov",),
               {"profile": "3", "vendor": "apl0"}, intra=True),
-    CodecSpec("prores_lt", "ProRes 422 LT", "to edit, at about half the size of HQ", "prores_ks", "yuv422p10le", (".mov",),
+    CodecSpec("prores_lt", "ProRes 422 LT", "to edit, at about half the size of HQ", "prores_aw", "yuv422p10le", (".mov",),
               {"profile": "1", "vendor": "apl0"}, intra=True),
     CodecSpec("hap", "HAP", "to replay in Resolume or TouchDesigner (decoded on the GPU)", "hap", "rgb24", (".mov",),
               intra=True),
