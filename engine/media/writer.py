@@ -151,6 +151,8 @@ class MediaWriter:
         self._hap = None
         self.coded_size = (_even(w), _even(h)) if spec.pix_fmt.startswith(("yuv4", "yuvj4")) else (w, h)
         encoder, options = spec.encoder, {**spec.options, **(spec.realtime if realtime else {})}
+        if encoder not in av.codecs_available:  # an FFmpeg built without it (e.g. without the GPL x264)
+            encoder, options = next(((e, {}) for e in spec.fallbacks if e in av.codecs_available), (encoder, options))
         if hardware:
             for hw in spec.hardware:
                 if not hardware_present(hw):
