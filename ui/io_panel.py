@@ -85,6 +85,17 @@ class SourcePanel(QGroupBox):
         self.status.setText(f"input: <b>{spec}</b>")
 
 
+def fit_extension(name: str, codec: str) -> str:
+    """``name`` with an extension that holds ``codec`` (kept when it already does)."""
+    from engine.media.codecs import CODECS
+
+    spec = CODECS.get(codec)
+    stem, dot, ext = name.strip().rpartition(".")
+    if spec is None or not dot or f".{ext.lower()}" in spec.extensions:
+        return name
+    return f"{stem}{spec.extensions[0]}"
+
+
 class OutputPanel(QGroupBox):
     def __init__(self, session, bridge, confirm: Callable[..., None], parent: QWidget | None = None):
         super().__init__("Output", parent)
@@ -113,8 +124,10 @@ class OutputPanel(QGroupBox):
         self.vcam_status = QLabel("off")
         self.vcam_status.setWordWrap(True)
         form.addRow(self.vcam_status)
+        self.codec_box = make_control(bridge, "record_codec")
+        form.addRow("codec", self.codec_box)
         rec = QHBoxLayout()
-        self.rec_name = QLineEdit(time.strftime("dreamdeck-%Y%m%d-%H%M%S.mp4"))
+        self.rec_name = QLineEdit(fit_extension(time.strftime("dreamdeck-%Y%m%d-%H%M%S.mp4"), session.store.get("record_codec")))
         rec.addWidget(self.rec_name, 1)
         self.rec_button = QPushButton("● Record")
         self.rec_button.setCheckable(True)
@@ -141,6 +154,9 @@ class OutputPanel(QGroupBox):
         return size is not None and (size, fps) != self.wanted_output()
 
     def _param_changed(self, name: str, value, source) -> None:
+        if name == "record_codec":  # the file name follows: ProRes and HAP live in .mov, H.264 in .mp4
+            self.rec_name.setText(fit_extension(self.rec_name.text(), value))
+            return
         if name not in ("output_size", "output_fps"):
             return
         if self.output_pending() and source == GUI:
@@ -207,7 +223,7 @@ class OutputPanel(QGroupBox):
             self.rec_button.blockSignals(False)
             return
         self.rec_button.setText("■ Stop")
-        self.rec_status.setText(f"recording {path}")
+        self.rec_status.setText(f"recording {path} ({self._what_is_recorded()})")
 
     def update_status(self, sinks) -> None:
         if self.vcam is not None:
@@ -226,4 +242,11 @@ class OutputPanel(QGroupBox):
                 self.rec_button.setText("● Record")
                 self.rec_status.setText("recording saved: the output changed size or rate")
             else:
-                self.rec_status.setText(f"recording {sink.path.name}: {sink.frames} frames ({sinks.get(self.recorder, '')})")
+                self.rec_status.setText(f"recording {sink.path.name} ({self._what_is_recorded()}): {sink.frames} frames "
+                                        f"({sinks.get(self.recorder, '')})")
+
+    def _what_is_recorded(self) -> str:
+        """``H.264 (libx264) + sound`` as the recorder reports it once its file is open."""
+        sink = self.session.sink(self.recorder) if self.recorder is not None else None
+        describe = getattr(sink, "describe", None)
+        return describe() if callable(describe) else "starting"
