@@ -57,7 +57,8 @@ class MediaProbe:
 class VideoFrame:
     rgb: np.ndarray  # HxWx3 uint8
     t: float  # media seconds (from the picture stream's start), from the frame's own timestamp
-    index: int  # 0, 1, 2, ... in decode order of output (presentation order)
+    index: int  # 0, 1, 2, ... in presentation order
+    duration: float | None = None  # how long the file shows it, in seconds, where the file says
 
 
 class AudioBlock(NamedTuple):
@@ -199,7 +200,8 @@ class VideoReader:
         else:
             t = 0.0
         self._last_t = t
-        vf = VideoFrame(_rgb(frame, self._turns), t, self.index)
+        duration = float(frame.duration * self._tb) if frame.duration else None
+        vf = VideoFrame(_rgb(frame, self._turns), t, self.index, duration)
         self.index += 1
         return vf
 
