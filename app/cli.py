@@ -32,6 +32,7 @@ class _Parser(argparse.ArgumentParser):
 def cmd_render(a: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from engine.media.codecs import CODECS
     from engine.media.files import MediaError, check_output_folder, check_video_output, probe
     from engine.render import check_output_kind, render_file
 
@@ -41,11 +42,13 @@ def cmd_render(a: argparse.Namespace) -> int:
         raise UserError(str(e)) from None
     if a.output is None:
         p = Path(a.input)
-        a.output = str(p.with_name(p.stem + "-dreamdeck" + (p.suffix if info.kind == "image" else ".mp4")))
+        named = CODECS.get((a.codec or "auto").strip().lower())  # .mp4 for auto, else where the codec goes (.mov)
+        ext = p.suffix if info.kind == "image" else named.extensions[0] if named else ".mp4"
+        a.output = str(p.with_name(p.stem + "-dreamdeck" + ext))
     try:
         check_output_kind(info, a.output)
         if info.kind == "video":
-            check_video_output(a.output, a.codec)  # what the video writer will refuse, said before the model load
+            spec = check_video_output(a.output, a.codec)  # what the video writer will refuse, said before the model load
         else:
             check_output_folder(a.output)
     except MediaError as e:
@@ -57,13 +60,19 @@ def cmd_render(a: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     try:
-        n = render_file(stream, a.input, a.output, progress)
+        result = render_file(stream, a.input, a.output, progress, codec=a.codec, sound=not a.no_audio)
     except MediaError as e:
         raise UserError(str(e)) from None
     finally:
         bar.close()
+    if result.notice:
+        print(f"dreamdeck: {result.notice}", file=sys.stderr)
     if not a.quiet:
-        print(f"wrote {n} frame{'s' if n != 1 else ''} to {a.output}")
+        n = result.frames
+        what = "" if info.kind == "image" else f" in {spec.label}, {result.sound.describe()}"
+        if result.sound.action == "dropped":
+            what += " (--no-audio)"
+        print(f"wrote {n} frame{'s' if n != 1 else ''} to {a.output}{what}")
     return 0
 
 
@@ -159,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", "-i", required=True, help="image or video file")
     r.add_argument("--output", "-o", help="output file (same kind as the input)")
     r.add_argument("--quiet", "-q", action="store_true")
+    r.add_argument("--no-audio", action="store_true", help="leave the input's sound out (by default a video's sound is "
+                   "copied into the output, or re-encoded where its container cannot hold it)")
     add_model_options(r)
     add_flags(r.add_argument_group("file"), RECORD)
     r.set_defaults(func=cmd_render)

@@ -3,12 +3,13 @@
 Stream Batch hands a frame out ``steps - 1`` calls after it went in, so the
 renderer keeps feeding the last input once the file ends until every frame has
 come out: the result has exactly the input's frame count, size and rate, with
-output frame k made from input frame k.
+output frame k made from input frame k.  A video's sound goes along, in place (engine/render_sound.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -17,6 +18,7 @@ import numpy as np
 from .diffusion.stream import DiffusionStream
 from .live.output_stage import fit_frame
 from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
+from .render_sound import Sound, SoundReport, open_sound
 
 
 def stream_frames(stream: DiffusionStream, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -56,13 +58,25 @@ def check_output_kind(info: MediaInfo, dst: str | Path) -> None:
         raise MediaError(f"the input is {'an image' if info.kind == 'image' else 'a video'}, so the output must be {want}: {dst}")
 
 
+@dataclass(frozen=True)
+class RenderResult:
+    frames: int  # frames written
+    sound: SoundReport  # what became of the input's sound
+    encoder: str = ""  # the video encoder used ("" for an image)
+    notice: str | None = None  # the writer's one line (a hardware encoder that would not start), if any
+
+
 def render_file(
     stream: DiffusionStream,
     src: str | Path,
     dst: str | Path,
     progress: Callable[[int, int], None] | None = None,
-) -> int:
-    """Render ``src`` into ``dst`` (same kind, same size); returns frames written."""
+    *,
+    codec: str | None = "auto",
+    sound: bool = True,
+) -> RenderResult:
+    """Render ``src`` into ``dst`` (same kind, same size, a video in ``codec``); a video's sound goes along
+    (copied or re-encoded, in place) unless ``sound`` is False."""
     info = probe(src)
     check_output_kind(info, dst)
     size = (info.width, info.height)
@@ -82,14 +96,45 @@ def render_file(
         write_image(dst, restore(out))
         if progress:
             progress(1, 1)
-        return 1
-    written = 0
-    with VideoWriter(dst, info.fps, size) as writer:  # an error inside leaves no file behind
-        for img in stream_frames(stream, iter_video(src)):
-            writer.write(restore(img))
-            written += 1
-            if progress:
-                progress(written, info.frame_count)
-        if written == 0:
-            raise MediaError(f"no frames could be decoded from {src}")
-    return written
+        return RenderResult(1, SoundReport("none"))
+    if not info.has_audio:
+        report = SoundReport("none")
+    elif not sound:
+        report = SoundReport("dropped", info.audio_codec)
+    else:
+        report = None
+    with ExitStack() as files:
+        writer, audio = _open_writer(files, src, dst, info.fps, size, codec, sound=report is None)
+        report = audio.report if audio is not None else report or SoundReport("none")
+        written = 0
+        with writer:  # an error inside leaves no file behind
+            for img in stream_frames(stream, iter_video(src)):
+                writer.write(restore(img))
+                written += 1
+                if audio is not None:
+                    audio.until(written / info.fps)  # the sound as far as the pictures: the muxer interleaves
+                if progress:
+                    progress(written, info.frame_count)
+            if written == 0:
+                raise MediaError(f"no frames could be decoded from {src}")
+            if audio is not None:
+                audio.finish()
+    return RenderResult(written, report, writer.encoder, writer.notice)
+
+
+def _open_writer(files: ExitStack, src, dst, fps: float, size: tuple[int, int], codec: str | None, sound: bool):
+    """The writer, with the track the input's sound needs (when ``sound``); a copy the muxer refuses after all
+    is re-encoded.  The sound's input file closes with ``files``."""
+    audio = open_sound(src, dst, codec) if sound else None
+    if audio is not None:
+        files.enter_context(audio)
+    try:
+        writer = VideoWriter(dst, fps, size, codec=codec or "auto", **(audio.writer_options() if audio else {}))
+    except MediaError:
+        if audio is None or audio.report.action != "copied":
+            raise
+        audio = files.enter_context(open_sound(src, dst, codec, copy=False))
+        writer = VideoWriter(dst, fps, size, codec=codec or "auto", **audio.writer_options())
+    if audio is not None:
+        audio.start(writer)
+    return writer, audio
