@@ -55,7 +55,7 @@ def probe(path: str | os.PathLike) -> MediaInfo:
     if is_image_path(p):
         img = read_image(p)
         return MediaInfo("image", img.shape[1], img.shape[0], 0.0, 1)
-    from engine.media.reader import probe_media  # the reader imports MediaError from here
+    from engine.media.reader import probe_media  # PyAV loads when a video is first probed
 
     v = probe_media(p)
     return MediaInfo("video", v.width, v.height, v.fps, v.frame_count, v.duration_s, v.video_codec, v.has_audio,

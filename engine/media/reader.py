@@ -26,7 +26,7 @@ import av
 import av.error
 import numpy as np
 
-from engine.media.files import MediaError
+from engine.media.errors import MediaError
 
 DEFAULT_FPS = 30.0  # when a file states no usable rate
 _GAP_S = 0.02  # a jump in the sound's timestamps longer than this is filled with silence

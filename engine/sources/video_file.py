@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from engine.live.contracts import Frame, SourceError, now
-from engine.media.files import MediaError
+from engine.media.errors import MediaError
 from engine.media.reader import VideoFrame, VideoReader
 from engine.sources.base import BaseSource, EndOfStream, FramePacer
 
