@@ -66,10 +66,12 @@ class DeviceWatcher:
         except Exception as e:
             raise AudioDeviceError(f"cannot open audio output {choice.label}: {e}") from None
         self._stream = st
+        self.loop.output_latency = _latency(st)  # part of when a block is heard (engine.audio.tap)
         self.status = "running"
 
     def close(self) -> None:
         st, self._stream = self._stream, None
+        self.loop.output_latency = 0.0
         if st is not None:
             try:
                 st.close(ignore_errors=True)
@@ -125,3 +127,12 @@ class DeviceWatcher:
                     self.close()
                     self.status = f"lost: {e} (retrying)"
             self._publish()
+
+
+def _latency(stream) -> float:
+    """The output latency PortAudio reports for an open stream (s); 0 when it reports none."""
+    try:
+        latency = float(stream.latency)
+    except (TypeError, ValueError, AttributeError):
+        return 0.0
+    return latency if 0.0 <= latency < 10.0 else 0.0

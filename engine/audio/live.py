@@ -8,6 +8,7 @@
   and the PortAudio callback that only copies from it;
 * ``DeviceWatcher`` (device_watch.py): the output stream, reported and reopened when lost;
 * ``LoadMonitor`` (monitor.py): xruns, underruns, render load, a low buffer;
+* ``AudioTap`` (tap.py): what plays, stamped with when it is heard, for a recorder (``open_tap``);
 
 and reports them as one ``AudioStatus`` (status.py).
 """
@@ -25,6 +26,7 @@ from .renderers import make_renderer
 from .settings import AudioSettings
 from .status import AudioStatus
 from .switcher import RendererSwitcher
+from .tap import AudioTap
 from .types import SAMPLE_RATE
 
 __all__ = ["AudioEngine", "AudioSettings", "AudioStatus"]
@@ -49,6 +51,7 @@ class AudioEngine:
         self.loop = RenderLoop(self.source, self.chain, s, self.monitor, self._stop,
                                output_open=lambda: self.device.is_open, on_error=self._render_failed)
         self.device = DeviceWatcher(output, self.loop, s, self._stop, fault=self._fault, publish=self._publish)
+        self._taps_lock = threading.Lock()
 
     @property
     def device_label(self) -> str:
@@ -81,6 +84,21 @@ class AudioEngine:
 
     def __exit__(self, *exc):
         self.stop()
+
+    # -- what plays, for recorders ----------------------------------------------------------
+    def open_tap(self, seconds: float = 5.0) -> AudioTap:
+        """From the next block on, every block played also goes into the returned tap, stamped with the time it is
+        heard; the reader must drain it at least every ``seconds`` (else whole blocks are dropped and counted)."""
+        tap = AudioTap(seconds)
+        with self._taps_lock:
+            self.loop.taps = (*self.loop.taps, tap)
+        return tap
+
+    def close_tap(self, tap: AudioTap) -> None:
+        """No more blocks into ``tap`` (what it holds can still be pulled); safe to call twice."""
+        with self._taps_lock:
+            self.loop.taps = tuple(t for t in self.loop.taps if t is not tap)
+        tap.closed = True
 
     def _render_failed(self, e: Exception) -> None:
         self.device.status = f"render error: {e}"

@@ -5,6 +5,12 @@ and keeps ``target`` frames waiting in the ring: ``buffer_frames`` while a strea
 plays, nearly the whole ring while one starts (PortAudio fills the host buffer at
 once). The callback copies, and counts xruns and underruns; it never allocates,
 locks or logs.
+
+Each block gets the time it will be heard (:class:`~engine.audio.tap.HeardClock`, from the
+ring's fill and the output stream's latency). An input that follows pictures (the file on
+air, ``engine.audio.source_sound``) is told, before each read, when that block will be heard
+(``heard_at``, before the A/V delay); every armed :class:`~engine.audio.tap.AudioTap` (a
+recorder) gets the block as played, stamped with the same time.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from .chain import RenderChain
 from .monitor import LoadMonitor
 from .ring import RingBuffer
 from .settings import AudioSettings
+from .tap import AudioTap, HeardClock
 from .types import SAMPLE_RATE
 
 log = logging.getLogger("dreamdeck.audio")
@@ -32,6 +39,9 @@ class RenderLoop:
         self.target = settings.buffer_frames  # the fill the render thread keeps
         self.armed = False  # count underruns only once the ring was first filled (and not while stopping)
         self.thread: threading.Thread | None = None
+        self.output_latency = 0.0  # the output stream's latency (s), set by the DeviceWatcher; 0 while none is open
+        self.clock = HeardClock()
+        self.taps: tuple[AudioTap, ...] = ()  # replaced whole (never changed in place) by AudioEngine.open_tap/close_tap
 
     # -- the fill the render thread keeps -----------------------------------------------
     def expect_stream_start(self) -> None:
@@ -64,6 +74,7 @@ class RenderLoop:
     def _run(self) -> None:
         s, block = self.s, self.s.block
         live = getattr(self.source, "live", False)
+        follows = hasattr(self.source, "heard_at")  # an input that follows pictures: told when each block is heard
         try:
             while not self._stop.is_set():
                 fill, target = self.ring.fill, self.target
@@ -75,7 +86,17 @@ class RenderLoop:
                     time.sleep(0.001)  # wait for the input, unless the output is about to run dry
                     continue
                 self.monitor.buffer_checked(fill < s.buffer_frames // 4 and self.armed and self._output_open())
-                self.ring.write(self.chain.render_block(self.source.read(block)))
+                heard = self.clock.block(time.monotonic(), fill, self.output_latency, block)
+                if follows:
+                    self.source.heard_at = heard + self._renderer_latency() / SAMPLE_RATE
+                out = self.chain.render_block(self.source.read(block))
+                self.ring.write(out)
+                for tap in self.taps:
+                    tap.push(out, heard)
         except Exception as e:  # keep the output alive and say what broke
             log.exception("audio render thread stopped")
             self._on_error(e)
+
+    def _renderer_latency(self) -> int:
+        current = self.chain.switcher.current
+        return int(current.renderer.latency_samples) if current is not None else 0

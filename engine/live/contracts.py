@@ -4,7 +4,9 @@ A *source* yields :class:`Frame` objects (RGB uint8, with the moment of capture)
 a *sink* accepts output images.  Each has an availability check that says, in
 words a user can act on, why it cannot run here.  Failures are raised as
 :class:`SourceError` / :class:`SinkError` with such a message; the pipeline
-logs them, holds the show on what still works, and retries.
+logs them, holds the show on what still works, and retries. A sink that has ended
+for good (a recording whose disk filled: reopening it would overwrite what it saved)
+raises :class:`SinkFinished`: reported once, never reopened.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class SourceError(Exception):
 
 class SinkError(Exception):
     """A sink cannot take frames; the message says what to do."""
+
+
+class SinkFinished(SinkError):
+    """A sink has ended for good (what it made is kept); it is not reopened. The message says what happened."""
 
 
 @runtime_checkable
@@ -72,3 +78,6 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release everything; safe to call twice."""
+
+    # optional: ``idle()``, called by the sink's thread when no frame came for a moment (a recorder drains its
+    # sound there); ``notice``, a line to report once after ``open`` (a hardware encoder that fell back)
