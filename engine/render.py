@@ -18,7 +18,7 @@ import numpy as np
 from .diffusion.stream import DiffusionStream
 from .live.output_stage import fit_frame
 from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
-from .render_sound import Sound, SoundReport, open_sound
+from .render_sound import SoundReport, open_sound
 
 
 def stream_frames(stream: DiffusionStream, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -97,6 +97,23 @@ def render_file(
         if progress:
             progress(1, 1)
         return RenderResult(1, SoundReport("none"))
+    return write_render((restore(img) for img in stream_frames(stream, iter_video(src))), info, src, dst, progress,
+                        codec=codec, sound=sound)
+
+
+def write_render(
+    frames: Iterable[np.ndarray],
+    info: MediaInfo,
+    src: str | Path,
+    dst: str | Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    codec: str | None = "auto",
+    sound: bool = True,
+) -> RenderResult:
+    """Write a render's ``frames`` (output frame k for input frame k of the video ``src``, which ``info``
+    describes) into ``dst`` at the input's rate, with the input's sound unless ``sound`` is False."""
+    size = (info.width, info.height)
     if not info.has_audio:
         report = SoundReport("none")
     elif not sound:
@@ -108,8 +125,8 @@ def render_file(
         report = audio.report if audio is not None else report or SoundReport("none")
         written = 0
         with writer:  # an error inside leaves no file behind
-            for img in stream_frames(stream, iter_video(src)):
-                writer.write(restore(img))
+            for img in frames:
+                writer.write(img)
                 written += 1
                 if audio is not None:
                     audio.until(written / info.fps)  # the sound as far as the pictures: the muxer interleaves

@@ -108,9 +108,11 @@ class CopiedSound(Sound):
         return {"audio_copy": self._stream}
 
     def _demux(self):
-        """The sound's packets in order, each with its duration (Matroska leaves some without one: a copied
-        last packet without a duration loses its samples in MP4)."""
-        held = None
+        """The sound's packets in order, each with its duration: Matroska leaves them without one where FFmpeg has
+        no parser for the codec (ALAC), and a copied packet without a duration plays as none in MP4 (the last one,
+        cut).  The gap to the next packet is its duration; the last one's is taken as long as the one before
+        (at most a frame too long: the decoder stops at the real end)."""
+        held, last = None, 0
         try:
             for packet in self._container.demux(self._stream):
                 if packet.dts is None:  # the demuxer's flush packet
@@ -118,16 +120,14 @@ class CopiedSound(Sound):
                 if held is not None:
                     if not held.duration and held.pts is not None and packet.pts is not None and packet.pts > held.pts:
                         held.duration = packet.pts - held.pts
+                    last = held.duration or last
                     yield held
                 held = packet
         except (av.error.FFmpegError, OSError):
             pass  # the file stops reading part-way: its sound ends there, as a player has it
         if held is not None:
-            if not held.duration:
-                size = self._stream.codec_context.frame_size
-                rate = self._stream.codec_context.sample_rate
-                if size and rate:
-                    held.duration = max(1, round(size / rate / self._tb))
+            if not held.duration and last:
+                held.duration = last
             yield held
 
     def _time(self, packet) -> float:
@@ -161,13 +161,11 @@ class EncodedSound(Sound):
         except MediaError as e:
             self._blocks.close()
             raise MediaError(f"{e} (or render without it: --no-audio)") from None
-        self._pending: np.ndarray | None = None
+        self._pending = first.samples if first is not None else None
         self._written = 0  # samples handed to the writer (output time written * rate)
-        self._lead = 0  # samples of silence still to write before the sound
-        if first is not None:
-            offset = round(first.t * rate)
-            self._lead = max(0, offset)
-            self._pending = first.samples[max(0, -offset):]
+        offset = round(first.t * rate) if first is not None else 0
+        self._lead = max(0, offset)  # samples of silence still to write before the sound
+        self._skip = max(0, -offset)  # samples before the first picture still to leave out
 
     def writer_options(self) -> dict:
         return {"audio": self.format}
@@ -196,6 +194,9 @@ class EncodedSound(Sound):
             block = self._take()
             if block is None:
                 return
+            if self._skip:
+                cut = min(self._skip, len(block))
+                block, self._skip = block[cut:], self._skip - cut
             if len(block) == 0:
                 continue
             self._writer.write_audio(block)
