@@ -140,7 +140,10 @@ class CopiedSound(Sound):
             if packet.pts is not None:
                 packet.pts -= self._shift
             packet.dts -= self._shift
-            self._writer.copy_audio(packet)
+            try:
+                self._writer.copy_audio(packet)
+            except (av.error.FFmpegError, ValueError) as e:  # timestamps the muxer will not take
+                raise MediaError(f"cannot copy the sound of {self._src.name}: {e} (render without it: --no-audio)") from None
 
     def close(self) -> None:
         self._packets.close()
