@@ -2,12 +2,16 @@
 
 Opening a device can take a moment, so :meth:`SessionAudio.start` can run in the background
 (the console); ``dreamdeck live`` checks first and waits.  A failed start leaves the show as it was.
+
+``--audio-in source`` plays the sound of the video file on air: the input follows the source the
+session puts on air (``on_air``) and the pipeline's measured capture-to-output latency, so a sample
+is heard when its picture is shown (engine.audio.source_sound).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from .errors import SessionError
 from .status import AudioState
@@ -26,9 +30,10 @@ def check_audio(input_spec: str | None, output: str | None):
 
 
 class SessionAudio:
-    def __init__(self, store, metrics: Any = None):
+    def __init__(self, store, metrics: Any = None, on_air: Callable[[], Any] = lambda: None):
         self.store = store
         self.metrics = metrics  # the pipeline's metrics (the audio status is published there too)
+        self.on_air = on_air  # the source on air now (for --audio-in source)
         self.engine = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -55,6 +60,8 @@ class SessionAudio:
 
         try:
             source = check_audio(input_spec, output)
+            if hasattr(source, "bind"):  # the sound of the file on air follows its pictures
+                source.bind(self.on_air, self.video_latency)
             engine = AudioEngine(self.store, source, output, metrics=self.metrics)
             engine.start()
         except Exception as e:
@@ -79,6 +86,18 @@ class SessionAudio:
             engine, self.engine = self.engine, None
         if engine is not None:
             engine.stop()
+
+    def video_latency(self) -> float | None:
+        """The pipeline's capture-to-output latency now (s): measured while a model paints; without one (the input
+        shown as it is) half an output frame, the average wait for the next output tick; None before any output."""
+        metrics = self.metrics
+        if metrics is None:
+            return None
+        measured = metrics.latency_ms.value
+        if measured is not None:
+            return measured / 1000.0
+        fps = getattr(metrics, "out_fps_target", 0) or 0
+        return 0.5 / fps if fps > 0 else None
 
     def publish_to(self, metrics: Any) -> None:
         """The output restarted with fresh metrics: the audio status goes there from now on."""

@@ -74,8 +74,8 @@ class ShowSession:
             self.show.capture = lambda: self.preview.latest()[0]  # a saved preset's thumbnail: the output now
         self._specs: dict[str, str] = {}  # sink name -> spec
         for spec in config.sinks:
-            self._add(make_sink(spec), spec)
-        self.audio = SessionAudio(store, self.pipeline.metrics)
+            self._add(make_sink(spec, self), spec)
+        self.audio = SessionAudio(store, self.pipeline.metrics, on_air=lambda: self.pipeline.source)
         self._audio_input = config.audio_input()  # checked now, started with the show
         self._swapping = threading.Lock()  # a model swapped in while the output restarts must reach the new pipeline
         self.model = ModelHost(self._swap, make_generator or stream_generator(store, config.t_index), config.load_options,
@@ -170,7 +170,7 @@ class ShowSession:
         """Send the output to ``spec`` (``vcam[:BACKEND[:DEVICE]]``, ``record:PATH``), or to a sink object already
         built (a plug-in, the soak's fault injector); returns the sink's name."""
         if isinstance(spec, str):
-            return self._add(make_sink(spec), spec)
+            return self._add(make_sink(spec, self), spec)
         return self._add(spec, f"sink:{spec.name}")
 
     def remove_sink(self, name: str) -> None:

@@ -3,6 +3,10 @@
 The show session builds every sink through :func:`make_sink`, so a new kind of output
 (NDI, Spout, Syphon, a remote node) is one more branch here and works from the console,
 ``dreamdeck live`` and any later surface at once.
+
+A recording takes its codec from the registry's ``record_codec`` when it is added (an unknown
+codec, one its container cannot hold, a folder it cannot write to: refused then, in one line)
+and records the sound the show plays (app.session.show_sound).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from .errors import SessionError
 SINK_SPECS = "vcam[:BACKEND[:DEVICE]] | record:PATH"
 
 
-def make_sink(spec: str):
-    """A sink ready to add to the pipeline; SessionError (one line) when it cannot run here."""
+def make_sink(spec: str, session=None):
+    """A sink ready to add to the pipeline; SessionError (one line) when it cannot run here. ``session``: the show
+    it records (its registry's ``record_codec``, its sound); without one a recording has no sound."""
     kind, _, rest = spec.partition(":")
     if kind == "vcam":
         from engine.sinks.virtual_camera import VirtualCameraSink, diagnose_virtual_camera
@@ -30,9 +35,16 @@ def make_sink(spec: str):
 
         if not rest.strip():
             raise SessionError("record: give a file to record to, e.g. record:show.mp4")
+        store = getattr(session, "store", None)
+        codec = store.get("record_codec") if store is not None and "record_codec" in store.params else "auto"
         try:
-            check_video_output(rest)  # extension and folder, as the writer will open it
+            check_video_output(rest, codec)  # extension, codec for that container, folder, as the writer will open them
         except MediaError as e:
             raise SessionError(str(e)) from None
-        return RecorderSink(rest)
+        feed = None
+        if session is not None:
+            from .show_sound import ShowSound
+
+            feed = ShowSound(session)
+        return RecorderSink(rest, codec=codec, audio_feed=feed)
     raise SessionError(f"unknown output {spec!r}: use {SINK_SPECS}")

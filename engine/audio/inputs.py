@@ -155,9 +155,14 @@ class DeviceInput(AudioInput):
 
 
 def make_input(spec: str | None, block: int = 256) -> AudioInput:
-    """``--audio-in``: a sound file path, ``file:PATH``, ``device:NAME``, a device name/number, or none (silence)."""
+    """``--audio-in``: a sound file path, ``file:PATH``, ``device:NAME``, a device name/number, ``source`` (the
+    sound of the video file on air, in sync with its pictures: engine.audio.source_sound), or none (silence)."""
     if spec is None or spec.strip() == "" or spec == "none":
         return AudioInput()
+    if spec.strip() == "source":
+        from .source_sound import SourceSoundInput
+
+        return SourceSoundInput()  # the session binds it to the source on air and the pipeline's latency
     if spec.startswith("file:"):
         return FileInput(spec[5:])
     if spec.startswith("device:"):

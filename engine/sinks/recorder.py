@@ -10,8 +10,11 @@ seconds) and placed on one timeline whose zero is the first frame's stamp:
   with the time their first sample is heard. The samples are written in order; when a chunk's
   stamp says the sound runs more than :data:`SYNC_TOLERANCE_S` ahead of or behind the samples
   written, silence is put in or samples are left out, so drift between the sound card's clock
-  and the system clock never adds up. When the feed falls silent (the audio engine stopped) the
-  track goes on with silence; it never runs past the pictures, and ends with them.
+  and the system clock never adds up (after silence, sound is placed exactly). When the feed
+  falls silent (the audio engine stopped) the track goes on with silence; it never runs past the
+  pictures, and ends with them. A frame sits in the file up to half a frame from its own time
+  (the output's schedule can restart at another phase on a busy machine): the sound is placed on
+  the frames' grid (their lateness averaged), not on the first frame's.
 
 Everything here runs on the recorder's own thread (its SinkRunner): the output thread only
 puts the newest frame in a slot. The file is written through ``engine.media.writer.MediaWriter``
