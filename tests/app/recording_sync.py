@@ -81,8 +81,10 @@ def make_clip(path: Path, seconds: float = 20.0, size=(160, 120)) -> list[float]
 
 # -- the show ------------------------------------------------------------------------------------------
 
-def record_show(clip: Path, out: Path, seconds: float, say=print) -> dict:
-    """Play ``clip`` with its sound through the audio engine and record ``seconds`` of the show to ``out``."""
+def record_show(clip: Path, out: Path, seconds: float, say=print, model: bool = True) -> dict:
+    """Play ``clip`` with its sound through the audio engine and record ``seconds`` of the show to ``out``
+    (``model``: through the identity stage, whose latency the pipeline measures; else no model: the input shown
+    as it is, its latency taken as half an output frame)."""
     from app.session import SessionConfig, ShowSession
     from engine.live.pipeline import IdentityStage
     from engine.params.catalog import engine_store
@@ -92,7 +94,7 @@ def record_show(clip: Path, out: Path, seconds: float, say=print) -> dict:
                   "av_delay": 0.0})
     config = SessionConfig(source=f"file:{clip}", audio_in="source", audio_out="dd_out", sinks=(f"record:{out}",),
                            fresh=True)
-    session = ShowSession(store, config, generator=IdentityStage(128))
+    session = ShowSession(store, config, generator=IdentityStage(128) if model else None)
     lines = session.start(load_model=False)
     say("; ".join(lines))
     try:
@@ -120,14 +122,14 @@ def record_show(clip: Path, out: Path, seconds: float, say=print) -> dict:
     return result
 
 
-def run(seconds: float, folder: Path, say=print) -> tuple[SyncReport, dict]:
+def run(seconds: float, folder: Path, say=print, model: bool = True) -> tuple[SyncReport, dict]:
     from pulse import pulse_server
 
     clip = folder / "flashes.mp4"
     make_clip(clip)
     server = pulse_server()
     try:
-        result = record_show(clip, folder / "show.mp4", seconds, say)
+        result = record_show(clip, folder / "show.mp4", seconds, say, model)
     finally:
         server.close()
     report = measure(folder / "show.mp4")
@@ -137,13 +139,14 @@ def run(seconds: float, folder: Path, say=print) -> tuple[SyncReport, dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--no-model", action="store_true", help="no model stage: the input shown as it is")
     ap.add_argument("--keep", metavar="DIR", help="write the clip and the recording here (default: a temporary folder)")
     a = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(a.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        report, result = run(a.minutes * 60.0, folder)
+        report, result = run(a.minutes * 60.0, folder, model=not a.no_model)
     print(result)
     print(report.line())
     return 0 if report.offsets_ms and report.max_abs_ms < 1000.0 / FPS else 1
