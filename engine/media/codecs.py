@@ -81,7 +81,8 @@ def choose_codec(path: str | Path, codec: str | None = "auto") -> CodecSpec:
     """The codec a file at ``path`` is written in; MediaError (one line) when the pair cannot be written."""
     ext = Path(path).suffix.lower()
     if ext not in BY_EXTENSION:
-        raise MediaError(f"cannot write video to {Path(path).name!r}: use one of the extensions {', '.join(VIDEO_EXTENSIONS)}")
+        raise MediaError(f"unsupported video extension {ext or '(none)'!r} for {Path(path).name}: use one of "
+                         f"{', '.join(VIDEO_EXTENSIONS)}")
     name = (codec or "auto").strip().lower()
     if name == "auto":
         return CODECS[BY_EXTENSION[ext]]

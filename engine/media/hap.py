@@ -237,13 +237,24 @@ class HapTrack:
         ctx.framerate = self.rate
         self.time_base = 1 / self.rate  # of the pts given to encode(); the muxer may pick a finer one
         self.stream.time_base = self.time_base
+        self.last: bytes | None = None  # the last frame's packet (repeat() muxes it again)
 
     def encode(self, image: np.ndarray, pts: int) -> None:
         """Compress ``image`` (the track's size) and mux it as frame number ``pts``."""
         h, w = image.shape[:2]
         if (w, h) != (self.width, self.height):
             raise MediaError(f"frame is {w}x{h} but the HAP track is {self.width}x{self.height}: resize it first")
-        packet = av.Packet(encode_hap_frame(image, self.variant))
+        self.last = encode_hap_frame(image, self.variant)
+        self._mux(self.last, pts)
+
+    def repeat(self, pts: int) -> None:
+        """The last frame again as frame number ``pts``: its packet muxed once more, nothing compressed."""
+        if self.last is None:
+            raise MediaError("no HAP frame to repeat yet")
+        self._mux(self.last, pts)
+
+    def _mux(self, data: bytes, pts: int) -> None:
+        packet = av.Packet(data)
         packet.stream = self.stream
         packet.time_base = self.time_base
         packet.pts = packet.dts = int(pts)

@@ -109,6 +109,8 @@ class MediaWriter:
         self.audio_samples = 0
         self.closed = False
         self._failed: str | None = None
+        self._last_packet: tuple[bytes, Fraction] | None = None  # an intra codec's last frame, as muxed
+        self._last_rgb: np.ndarray | None = None  # another codec's last frame, to encode again
         self._tmp = self.path.with_name(self.path.stem + ".part" + ext)
         try:
             open(self._tmp, "wb").close()  # a folder that refuses files says so now, not at the first frame
@@ -187,6 +189,9 @@ class MediaWriter:
         except OSError as e:
             self._failed = _disk_problem(e, self.path)
             raise MediaError(self._failed) from None
+        except av.FFmpegError as e:  # the muxer refused a packet (a codec this container will not hold, ...)
+            self._failed = f"cannot write {self.path.name}: {e}"
+            raise MediaError(self._failed) from None
 
     def _check(self) -> None:
         if self.closed:
@@ -213,7 +218,42 @@ class MediaWriter:
             rgb = np.pad(rgb, ((0, self.coded_size[1] - self.size[1]), (0, self.coded_size[0] - self.size[0]), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
-        self._mux(self._video.encode(frame))
+        packets = self._video.encode(frame)
+        if self.codec.intra and len(packets) == 1:  # its packet alone shows the frame: repeat() reuses it
+            # (the time base the encoder stamped it in: muxing rescales the packet to the stream's)
+            self._last_packet = (bytes(packets[0]), packets[0].time_base)
+        self._mux(packets)
+        self.frames += 1
+        if not (self.codec.intra and len(packets) == 1):
+            self._last_packet, self._last_rgb = None, rgb
+
+    def repeat(self) -> None:
+        """The last frame once more (a recorder filling a gap): for ProRes, HAP, DNxHR and MJPEG its packet is
+        muxed again, which costs nothing; other codecs encode the frame again."""
+        self._check()
+        if self._hap is not None:
+            if self._hap.last is None:
+                raise MediaError("no frame to repeat yet")
+            try:
+                self._hap.repeat(self.frames)
+            except OSError as e:
+                self._failed = _disk_problem(e, self.path)
+                raise MediaError(self._failed) from None
+            self.frames += 1
+            return
+        if self._last_packet is None:
+            if self._last_rgb is None:
+                raise MediaError("no frame to repeat yet")
+            self.write(self._last_rgb)
+            return
+        data, time_base = self._last_packet
+        packet = av.Packet(data)
+        packet.stream = self._video
+        packet.time_base = time_base
+        packet.pts = packet.dts = self.frames
+        packet.duration = 1
+        packet.is_keyframe = True
+        self._mux(packet)
         self.frames += 1
 
     def write_audio(self, samples: np.ndarray) -> None:

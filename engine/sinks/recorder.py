@@ -155,6 +155,13 @@ class RecorderSink:
     def has_sound(self) -> bool:
         return self._with_sound
 
+    def describe(self) -> str:
+        """What is being recorded, for the console: ``H.264 (libx264) + sound``."""
+        writer = self._writer
+        if writer is None:
+            return self.finished or "starting"
+        return f"{writer.codec.label} ({writer.encoder}){' + sound' if self._with_sound else ', no sound'}"
+
     def availability(self) -> str | None:
         """None when the file can be written (a video extension, a writable folder, a codec it can hold), else
         what to change."""
@@ -175,7 +182,8 @@ class RecorderSink:
         self._with_sound = bool(feed is not None and feed.start())
         try:
             self._writer = MediaWriter(self.path, fps, (width, height), codec=self.codec,
-                                       audio=AudioFormat(RATE, CHANNELS) if self._with_sound else None, crash_safe=True)
+                                       audio=AudioFormat(RATE, CHANNELS) if self._with_sound else None, crash_safe=True,
+                                       realtime=True)
         except MediaError as e:
             if feed is not None:
                 feed.stop()
@@ -204,8 +212,11 @@ class RecorderSink:
                 self._sound = self.track = SoundTrack(w.write_audio, timestamp)
         due = int(round((timestamp - self._t0) * self.fps)) + 1  # frames the file should hold now
         gap = min(due - self.frames - 1, self.max_gap)
-        for _ in range(max(0, gap)):
-            w.write(self._last if self._last is not None else image)
+        for _ in range(max(0, gap)):  # the last picture again: for ProRes/HAP/DNxHR its packet again, at no cost
+            if self._last is not None:
+                w.repeat()
+            else:
+                w.write(image)
             self.frames += 1
         if due > self.frames:
             w.write(image)

@@ -130,7 +130,7 @@ def test_odd_sizes_are_written_whole(tmp_path):
     ("x.mp4", "nope", "unknown codec 'nope'"),
     ("x.mp4", "hap", "HAP does not fit in .mp4: record to .mov"),
     ("x.mp4", "prores", "ProRes 422 HQ does not fit in .mp4"),
-    ("x.webm", "auto", "use one of the extensions"),
+    ("x.webm", "auto", "unsupported video extension '.webm'"),
 ])
 def test_impossible_pairs_are_one_line(path, codec, words, tmp_path):
     with pytest.raises(MediaError) as e:
@@ -177,3 +177,22 @@ def test_a_hardware_encoder_that_will_not_open_falls_back_in_one_line(monkeypatc
         w.write(np.zeros((48, 64, 3), np.uint8))
     assert w.encoder == "libx264"
     assert w.notice and w.notice.startswith("h264_nvenc would not start") and "\n" not in w.notice
+
+
+@pytest.mark.parametrize("codec, ext", [("prores", ".mov"), ("hap", ".mov"), ("h264", ".mp4"), ("mjpeg", ".avi")])
+def test_a_repeated_frame_is_the_same_picture_at_the_next_time(codec, ext, tmp_path):
+    """The recorder fills a gap with repeat(): intra codecs mux the last packet again (the same picture, bit for
+    bit); the others encode it again."""
+    path = tmp_path / f"gaps{ext}"
+    frames = [pattern_frame(i / FPS, W, H) for i in range(2)]
+    with MediaWriter(path, FPS, (W, H), codec=codec, crash_safe=True) as w:
+        w.write(frames[0])
+        for _ in range(5):
+            w.repeat()
+        w.write(frames[1])
+        w.repeat()
+    back = list(iter_frames(path))
+    assert [round(f.t * FPS) for f in back] == list(range(8))
+    if codec != "h264":
+        assert all(np.array_equal(back[0].rgb, back[k].rgb) for k in range(1, 6))
+        assert np.array_equal(back[6].rgb, back[7].rgb) and not np.array_equal(back[0].rgb, back[6].rgb)
