@@ -24,6 +24,7 @@ from ..memory import return_freed_memory
 from ..params.registry import ParamStore
 from ..torch_threads import pinned
 from .contracts import Frame, Sink, Source, SourceError, now
+from .phase_lock import PhaseLock
 from .live_metrics import LiveMetrics
 from .output_stage import SafetySettings, ShowSafety
 from .sink_runner import SinkRunner
@@ -321,6 +322,7 @@ class LivePipeline:
         next_t = now()
         seen = 0
         generated_at: float | None = None
+        lock = PhaseLock(period)
         while not self._stop.is_set():
             wait = next_t - now()
             if wait > 0 and self._stop.wait(wait):
@@ -335,6 +337,7 @@ class LivePipeline:
             if fresh:
                 seen = v
                 generated_at = g.produced_at
+                next_t += lock.correction(t - g.produced_at)
             raw, _ = self._in.peek()
             settings = SafetySettings.from_values(self.store.snapshot().values)
             image = self.safety.compose(None if g is None else g.image, None if raw is None else raw.image, settings, t, generated_at)
