@@ -34,9 +34,10 @@ def add_live_arguments(p) -> None:
 
     add_midi_arguments(p)
     au = p.add_argument_group("audio (binaural, through PortAudio)")
-    au.add_argument("--audio-in", default=None, metavar="DEVICE|FILE",
-                    help="place this sound around the listener's head: a sound file (looped) or an input device "
-                         "(name, part of it, or number); turns the audio engine on")
+    au.add_argument("--audio-in", default=None, metavar="DEVICE|FILE|source",
+                    help="place this sound around the listener's head: a sound file (looped), an input device "
+                         "(name, part of it, or number), or 'source': the sound of the video file on air, heard when "
+                         "its pictures are shown; turns the audio engine on")
     au.add_argument("--audio-out", default=None, metavar="DEVICE",
                     help="audio output: a device name, part of it or number, a virtual cable (VB-Cable, BlackHole) "
                          "or a PulseAudio sink; default: the system's output")

@@ -14,6 +14,7 @@ from .control_panels import param_form
 from .file_pick import pick_file
 
 NONE_ITEM, FILE_ITEM = "None (silence)", "Sound file…"
+SOURCE_ITEM = "The video on air (its own sound, in sync)"
 GREY, RED, GREEN, AMBER = "#8a8a8a", "#ff6b6b", "#7bd88f", "#ffcc66"
 
 
@@ -30,7 +31,8 @@ class AudioPanel(QWidget):
         io = QGroupBox("Audio in and out (48 kHz)")
         form = QFormLayout(io)
         self.input_picker = QComboBox()
-        self.input_picker.setToolTip("the mono sound to place around the listener: a microphone or line input, or a sound file (looped)")
+        self.input_picker.setToolTip("the mono sound to place around the listener: a microphone or line input, a sound file (looped), or the sound of "
+                                     "the video file on air (heard when its pictures are shown)")
         self.input_picker.activated.connect(self._input_chosen)
         self.output_picker = QComboBox()
         self.output_picker.setToolTip("headphones, an interface, or a virtual cable (VB-Cable, BlackHole, a PulseAudio sink) into OBS")
@@ -68,6 +70,7 @@ class AudioPanel(QWidget):
         self.input_picker.clear()
         self.output_picker.clear()
         self.input_picker.addItem(NONE_ITEM, "none")
+        self.input_picker.addItem(SOURCE_ITEM, "source")
         self.input_picker.addItem(FILE_ITEM, "file")
         if self._file:
             self.input_picker.addItem(f"file: {self._file}", f"file:{self._file}")

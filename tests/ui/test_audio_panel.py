@@ -46,3 +46,35 @@ def test_audio_tab_reports_a_device_that_does_not_exist(window, qtbot):
     panel.refresh()
     qtbot.waitUntil(lambda: "did not start" in panel.status.text(), timeout=5000)
     assert window.session.status().audio.running is None and not panel.run_button.isChecked()
+
+
+def test_the_video_on_air_can_be_the_sound(window, qtbot, tmp_path):
+    """'The video on air' plays the sound of the file source through the engine (its label names the source)."""
+    import subprocess
+
+    import pytest
+
+    from shutil import which
+
+    if which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (apt install ffmpeg)")
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000", "-t", "3", "-c:v", "libx264", "-c:a", "aac", str(clip)], check=True)
+    server = pulse_server()
+    try:
+        window.session.use_source(f"file:{clip}")
+        panel = window.audio_panel
+        panel.rescan()
+        panel.output_picker.setCurrentIndex(panel.output_picker.findData("dd_out"))
+        source = panel.input_picker.findData("source")
+        assert source >= 0 and "video on air" in panel.input_picker.itemText(source)
+        panel.input_picker.setCurrentIndex(source)
+        panel.run_button.setChecked(True)
+        qtbot.waitUntil(lambda: (a := window.session.status().audio.running) is not None and a.seconds_rendered > 0.5,
+                        timeout=15000)
+        assert "running" in panel.status.text(), panel.status.text()
+        assert "source" in window.session.status().audio.running.input
+    finally:
+        window.audio_panel.stop()
+        server.close()
