@@ -8,6 +8,7 @@ output frame k made from input frame k.  A video's sound goes along, in place (e
 
 from __future__ import annotations
 
+from collections import deque
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +18,8 @@ import numpy as np
 
 from .diffusion.stream import DiffusionStream
 from .live.output_stage import fit_frame
-from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, iter_video, probe, read_image, write_image
+from .media.files import MediaError, MediaInfo, VideoWriter, is_image_path, probe, read_image, write_image
+from .media.reader import iter_frames
 from .render_sound import SoundReport, open_sound
 
 
@@ -97,8 +99,15 @@ def render_file(
         if progress:
             progress(1, 1)
         return RenderResult(1, SoundReport("none"))
-    return write_render((restore(img) for img in stream_frames(stream, iter_video(src))), info, src, dst, progress,
-                        codec=codec, sound=sound)
+    times: deque[float] = deque()  # each input frame's own time, for its place in the output
+
+    def timed_frames():
+        for vf in iter_frames(src):
+            times.append(vf.t)
+            yield vf.rgb
+
+    return write_render((restore(img) for img in stream_frames(stream, timed_frames())), info, src, dst, progress,
+                        codec=codec, sound=sound, times=times)
 
 
 def write_render(
@@ -110,9 +119,14 @@ def write_render(
     *,
     codec: str | None = "auto",
     sound: bool = True,
+    times: deque[float] | None = None,
 ) -> RenderResult:
     """Write a render's ``frames`` (output frame k for input frame k of the video ``src``, which ``info``
-    describes) into ``dst`` at the input's rate, with the input's sound unless ``sound`` is False."""
+    describes) into ``dst`` at the input's rate, with the input's sound unless ``sound`` is False.
+
+    ``times`` (filled as the frames are read: input frame k's own time first) places each frame at its time on
+    the output's constant-rate grid: a variable-frame-rate input repeats a frame over a gap and drops one that
+    shares a slot, so the pictures stay with the sound.  Without it frame k goes to slot k."""
     size = (info.width, info.height)
     if not info.has_audio:
         report = SoundReport("none")
@@ -123,15 +137,26 @@ def write_render(
     with ExitStack() as files:
         writer, audio = _open_writer(files, src, dst, info.fps, size, codec, sound=report is None)
         report = audio.report if audio is not None else report or SoundReport("none")
-        written = 0
+        written, done, first = 0, 0, None
+        max_gap = int(info.fps * 60)  # timestamps that jump a minute ahead are the file's fault: no minute of repeats
         with writer:  # an error inside leaves no file behind
             for img in frames:
+                done += 1
+                t = times.popleft() if times else None
+                if t is not None and first is None:
+                    first = t
+                slot = written if t is None else int(round((t - first) * info.fps))
+                if slot < written:
+                    continue  # a frame sharing the slot of the one before (a burst in a VFR file)
+                for _ in range(min(slot - written, max_gap)):
+                    writer.repeat()
+                    written += 1
                 writer.write(img)
                 written += 1
                 if audio is not None:
                     audio.until(written / info.fps)  # the sound as far as the pictures: the muxer interleaves
                 if progress:
-                    progress(written, info.frame_count)
+                    progress(done, info.frame_count)
             if written == 0:
                 raise MediaError(f"no frames could be decoded from {src}")
             if audio is not None:
