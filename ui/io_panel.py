@@ -211,9 +211,15 @@ class OutputPanel(QGroupBox):
                 if sink is not None:
                     self.rec_status.setText(f"saved {sink.path} ({sink.frames} frames)")
                 self.recorder = None
+            self._next_take()
             self.rec_button.setText("● Record")
             return
-        path = self.rec_name.text().strip()
+        from engine.media.files import free_name
+
+        typed = self.rec_name.text().strip()
+        path = str(free_name(typed)) if typed else typed  # a new take never replaces the last one
+        if path != typed:
+            self.rec_name.setText(path)
         try:
             self.recorder = self.session.add_sink(f"record:{path}")
         except Exception as e:  # a path the writer would refuse: one line, nothing starts
@@ -241,9 +247,19 @@ class OutputPanel(QGroupBox):
                 self.rec_button.blockSignals(False)
                 self.rec_button.setText("● Record")
                 self.rec_status.setText("recording saved: the output changed size or rate")
+                self._next_take()
             else:
                 self.rec_status.setText(f"recording {sink.path.name} ({self._what_is_recorded()}): {sink.frames} frames "
                                         f"({sinks.get(self.recorder, '')})")
+
+    def _next_take(self) -> None:
+        """The file name for the next take: a fresh time stamp for the default name, else NAME-2, NAME-3..."""
+        from engine.media.files import free_name
+
+        name = self.rec_name.text().strip()
+        if name.startswith("dreamdeck-") and name[10:18].isdigit():
+            name = fit_extension(time.strftime("dreamdeck-%Y%m%d-%H%M%S.mp4"), self.session.store.get("record_codec"))
+        self.rec_name.setText(str(free_name(name)) if name else name)
 
     def _what_is_recorded(self) -> str:
         """``H.264 (libx264) + sound`` as the recorder reports it once its file is open."""

@@ -4,7 +4,7 @@
   through a tap stamped with the time each block is heard (engine.audio.tap);
 * else, when the source on air is a video file with sound: that sound, placed where its pictures
   are (engine.audio.source_sound.SourceSoundFeed);
-* else nothing: silence in the track, or no track at all when there was no sound at the start.
+* else silence: a show recording always has a sound track, so audio started after the recording is in it.
 
 The recorder (engine.sinks.recorder) pulls from here on its own thread; an engine started, stopped
 or replaced mid-recording is picked up at the next pull.
@@ -37,21 +37,13 @@ class ShowSound:
         audio = getattr(self.session, "audio", None)
         return audio.video_latency() if audio is not None else None
 
-    def _audio_set_up(self) -> bool:
-        """The audio engine runs or is starting, or the show was set up with audio (a recorder the show starts
-        with opens before the engine does)."""
-        audio = getattr(self.session, "audio", None)
-        if audio is not None and (audio.engine is not None or audio.state().starting):
-            return True
-        return getattr(self.session, "_audio_input", None) is not None
-
     # -- AudioFeed ----------------------------------------------------------------------------------
     def start(self) -> bool:
-        from engine.audio.source_sound import SourceSoundFeed, file_has_sound
+        from engine.audio.source_sound import SourceSoundFeed
 
         self._file = SourceSoundFeed(self._on_air, self._latency)
         self._follow_engine()
-        return self._audio_set_up() or file_has_sound(self._on_air())
+        return True  # always a track: audio started after the recording (what a VJ does) still gets recorded
 
     def pull(self, until: float):
         self._follow_engine()

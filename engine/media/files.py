@@ -90,6 +90,22 @@ def _remove(path: Path) -> None:
         pass
 
 
+def free_name(path: str | os.PathLike) -> Path:
+    """``path``, or ``NAME-2.EXT``, ``NAME-3.EXT``...: the first name that neither a file nor a recording still
+    being written (``NAME.part.EXT``) holds, so a new take never replaces the last one."""
+    p = Path(path)
+    stem, ext = p.stem, p.suffix
+    base, _, number = stem.rpartition("-")
+    n = int(number) if base and number.isdigit() and len(number) < 4 else 1
+    if n == 1:
+        base = stem
+    candidate = p
+    while candidate.exists() or candidate.with_name(candidate.stem + ".part" + ext).exists():
+        n += 1
+        candidate = p.with_name(f"{base}-{n}{ext}")
+    return candidate
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 from pathlib import Path
 
 import av
@@ -31,6 +29,8 @@ import numpy as np
 
 from .codecs import CodecSpec, audio_codec_for, choose_codec
 from .errors import MediaError
+from .fragments import trim_to_whole_fragments
+from .hardware import hardware_opens, hardware_present
 
 
 @dataclass(frozen=True)
@@ -41,44 +41,6 @@ class AudioFormat:
 
 def _even(n: int) -> int:
     return n + (n & 1)
-
-
-@lru_cache(maxsize=None)
-def _nvidia_driver() -> bool:
-    try:
-        import pynvml
-
-        pynvml.nvmlInit()
-        pynvml.nvmlShutdown()
-        return True
-    except Exception:
-        return False
-
-
-def hardware_present(encoder: str) -> bool:
-    """The encoder is in PyAV's FFmpeg and the machine has what drives it (an NVIDIA driver, macOS)."""
-    if encoder not in av.codecs_available:
-        return False
-    if encoder.endswith("_nvenc"):
-        return _nvidia_driver()
-    if encoder.endswith("_videotoolbox"):
-        return sys.platform == "darwin"
-    return False
-
-
-@lru_cache(maxsize=32)
-def _hardware_opens(encoder: str, width: int, height: int, fps: float) -> str | None:
-    """None when ``encoder`` opens at this size, else FFmpeg's reason (remembered: one try per process)."""
-    try:
-        ctx = av.CodecContext.create(encoder, "w")
-        ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
-        ctx.time_base = Fraction(1, max(1, round(fps)))
-        ctx.framerate = Fraction(max(1, round(fps)), 1)
-        ctx.open()
-        del ctx
-        return None
-    except Exception as e:  # FFmpeg's error for this encoder (no device, too many sessions, old driver...)
-        return str(e) or type(e).__name__
 
 
 def _disk_problem(e: OSError, path: Path) -> str:
@@ -120,6 +82,12 @@ class MediaWriter:
             self._container = av.open(str(self._tmp), "w", options=self._format_options(ext))
         except OSError as e:
             raise MediaError(_disk_problem(e, self.path)) from None
+        self._sync_fd: int | None = None  # crash-safe: the file's data is pushed to the disk once a second
+        if crash_safe:
+            try:
+                self._sync_fd = os.open(self._tmp, os.O_RDONLY)
+            except OSError:
+                pass
         try:
             self._video = self._add_video(hardware, realtime)
             self._audio = self._audio_format = None
@@ -159,7 +127,7 @@ class MediaWriter:
             for hw in spec.hardware:
                 if not hardware_present(hw):
                     continue
-                why = _hardware_opens(hw, *self.coded_size, self.fps)
+                why = hardware_opens(hw, *self.coded_size, self.fps)
                 if why is None:
                     encoder, options = hw, {}
                     break
@@ -193,6 +161,26 @@ class MediaWriter:
             self._failed = f"cannot write {self.path.name}: {e}"
             raise MediaError(self._failed) from None
 
+    def _encode(self, stream, frame):
+        """The packets ``frame`` makes; an encoder that fails (a hardware encoder lost mid-stream, ...) is one
+        line, and the file stops here (what was written stays)."""
+        try:
+            return stream.encode(frame)
+        except OSError as e:
+            self._failed = _disk_problem(e, self.path)
+        except av.FFmpegError as e:
+            self._failed = f"the {stream.codec_context.name} encoder failed while writing {self.path.name}: {e}"
+        raise MediaError(self._failed)
+
+    def _sync(self) -> None:
+        """Once a second of a crash-safe file: what the system holds for it goes to the disk, so a power cut
+        loses at most the last second or two, not what the cache held."""
+        if self._sync_fd is not None and self.frames % max(1, round(self.fps)) == 0:
+            try:
+                os.fsync(self._sync_fd)
+            except OSError:
+                pass
+
     def _check(self) -> None:
         if self.closed:
             raise MediaError(f"{self.path.name} is already closed")
@@ -210,6 +198,9 @@ class MediaWriter:
             except OSError as e:
                 self._failed = _disk_problem(e, self.path)
                 raise MediaError(self._failed) from None
+            except av.FFmpegError as e:
+                self._failed = f"cannot write {self.path.name}: {e}"
+                raise MediaError(self._failed) from None
             self.frames += 1
             return
         if rgb.ndim == 3 and rgb.shape[2] == 4:
@@ -218,12 +209,13 @@ class MediaWriter:
             rgb = np.pad(rgb, ((0, self.coded_size[1] - self.size[1]), (0, self.coded_size[0] - self.size[0]), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = self.frames
-        packets = self._video.encode(frame)
+        packets = self._encode(self._video, frame)
         if self.codec.intra and len(packets) == 1:  # its packet alone shows the frame: repeat() reuses it
             # (the time base the encoder stamped it in: muxing rescales the packet to the stream's)
             self._last_packet = (bytes(packets[0]), packets[0].time_base)
         self._mux(packets)
         self.frames += 1
+        self._sync()
         if not (self.codec.intra and len(packets) == 1):
             self._last_packet, self._last_rgb = None, rgb
 
@@ -238,6 +230,9 @@ class MediaWriter:
                 self._hap.repeat(self.frames)
             except OSError as e:
                 self._failed = _disk_problem(e, self.path)
+                raise MediaError(self._failed) from None
+            except av.FFmpegError as e:
+                self._failed = f"cannot write {self.path.name}: {e}"
                 raise MediaError(self._failed) from None
             self.frames += 1
             return
@@ -274,7 +269,7 @@ class MediaWriter:
             frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout=self._audio.layout.name)
         frame.sample_rate = self._audio_format.rate
         frame.pts = self.audio_samples
-        self._mux(self._audio.encode(frame))
+        self._mux(self._encode(self._audio, frame))
         self.audio_samples += n
 
     def copy_audio(self, packet) -> None:
@@ -286,11 +281,17 @@ class MediaWriter:
         self._mux(packet)
 
     # -- finishing -------------------------------------------------------------------------------
+    def _release_sync(self) -> None:
+        fd, self._sync_fd = self._sync_fd, None
+        if fd is not None:
+            os.close(fd)
+
     def _abandon(self) -> None:
         try:
             self._container.close()
         except Exception:
             pass
+        self._release_sync()
         _remove(self._tmp)
 
     def close(self, keep: bool = True) -> None:
@@ -313,12 +314,16 @@ class MediaWriter:
                     self._container.mux(self._audio.encode())
         except OSError as e:
             error = self._failed = _disk_problem(e, self.path)
+        except Exception as e:  # an encoder that fails on its last frames: the file still gets closed
+            error = self._failed = f"cannot finish {self.path.name}: {e}"
         try:
             self._container.close()
         except OSError as e:
             error = error or _disk_problem(e, self.path)
         except Exception as e:  # the trailer of a file the disk cut short: the fragments before it stand
             error = error or f"cannot finish {self.path.name}: {e}"
+        finally:
+            self._release_sync()
         if keep and (error is None or self.crash_safe):
             if self._failed and self.crash_safe and self.path.suffix.lower() in (".mp4", ".mov", ".m4v"):
                 trim_to_whole_fragments(self._tmp)  # the fragment the disk cut short goes: the rest plays cleanly
@@ -337,37 +342,6 @@ class MediaWriter:
 
     def __exit__(self, exc_type, *_):
         self.close(keep=exc_type is None)
-
-
-def trim_to_whole_fragments(path: Path) -> int:
-    """Cut a fragmented MP4/MOV back to its last whole fragment (a ``moof`` box and its ``mdat``); returns the
-    new size.  A file whose top-level boxes all fit is left as it is."""
-    try:
-        size = path.stat().st_size
-        good, fragment_start = 0, None
-        with open(path, "rb") as f:
-            pos = 0
-            while pos + 8 <= size:
-                f.seek(pos)
-                head = f.read(16)
-                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
-                if length == 1 and len(head) >= 16:
-                    length = int.from_bytes(head[8:16], "big")
-                if length < 8 or pos + length > size:
-                    break  # the box the disk cut short
-                pos += length
-                if kind == b"moof":
-                    fragment_start = fragment_start if fragment_start is not None else pos - length
-                else:
-                    if kind == b"mdat" or fragment_start is None:
-                        good = pos
-                    fragment_start = None
-        if good < size:
-            with open(path, "r+b") as f:
-                f.truncate(good)
-        return good
-    except OSError:
-        return -1
 
 
 def _remove(path: Path) -> None:

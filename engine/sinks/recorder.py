@@ -201,8 +201,10 @@ class RecorderSink:
             raise SinkError("recorder is not open")
         try:
             self._send(image, timestamp)
-        except MediaError as e:  # a full disk: what is written stays playable; finished, not retried
+        except MediaError as e:  # a full disk, an encoder lost: what is written stays playable; finished, not retried
             raise self._finish(str(e)) from None
+        except Exception as e:  # anything else: reopening would write over the recording, so it ends here too
+            raise self._finish(f"{type(e).__name__}: {e}") from None
 
     def _send(self, image: np.ndarray, timestamp: float) -> None:
         w = self._writer

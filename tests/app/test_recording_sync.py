@@ -181,3 +181,31 @@ def test_a_recording_that_cannot_be_written_is_refused_in_one_line_when_added(re
     finally:
         session.stop()
     assert not os.listdir(read_only_folder)
+
+
+def test_audio_started_after_the_recording_is_in_it(tmp_path, pulse):
+    """What a VJ does: record first, then start the sound. The recording has a sound track from its start
+    (silence), and the sound from when it began."""
+    import time
+
+    import av
+    import soundfile
+
+    wav = tmp_path / "tone.wav"
+    t = np.arange(3 * 48_000) / 48_000
+    soundfile.write(wav, (0.4 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 48_000)
+    session = session_on({}, "pattern")
+    out = tmp_path / "take.mp4"
+    try:
+        session.start(load_model=False)
+        session.add_sink(f"record:{out}")
+        time.sleep(1.0)
+        session.start_audio(str(wav), "dd_out")
+        time.sleep(2.0)
+    finally:
+        session.stop()
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    half = len(sound) // 3
+    assert np.abs(sound[: half // 2]).max() < 0.01 and np.abs(sound[-half:]).max() > 0.05

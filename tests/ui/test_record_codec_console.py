@@ -45,3 +45,26 @@ def test_hap_in_an_mp4_is_one_red_line_and_nothing_records(window, tmp_path):
     panel.rec_button.setChecked(True)
     assert not panel.rec_button.isChecked() and panel.recorder is None
     assert "HAP does not fit in .mp4" in panel.rec_status.text()
+
+
+def test_a_second_take_never_replaces_the_first(window, qtbot, tmp_path):
+    panel = window.output_panel
+    panel.rec_name.setText(str(tmp_path / "take.mp4"))
+    for _ in range(2):
+        panel.rec_button.setChecked(True)
+        qtbot.waitUntil(lambda: panel.recorder is not None and window.session.sink(panel.recorder).frames > 5, timeout=5000)
+        panel.rec_button.setChecked(False)
+    assert sorted(p.name for p in tmp_path.glob("take*")) == ["take-2.mp4", "take.mp4"]
+    assert panel.rec_name.text().endswith("take-3.mp4")
+
+
+def test_free_names_count_on_from_a_number_and_step_over_a_take_being_written(tmp_path):
+    from engine.media.files import free_name
+
+    assert free_name(tmp_path / "a.mp4") == tmp_path / "a.mp4"
+    (tmp_path / "a.mp4").touch()
+    (tmp_path / "a-2.part.mp4").touch()  # a take still being written
+    assert free_name(tmp_path / "a.mp4") == tmp_path / "a-3.mp4"
+    (tmp_path / "show-7.mov").touch()
+    assert free_name(tmp_path / "show-7.mov") == tmp_path / "show-8.mov"
+    assert free_name(tmp_path / "2026-12-06.mp4") == tmp_path / "2026-12-06.mp4"

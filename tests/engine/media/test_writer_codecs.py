@@ -170,7 +170,7 @@ def test_a_hardware_encoder_that_will_not_open_falls_back_in_one_line(monkeypatc
     """Where NVENC is in the build but will not start (no GPU here), x264 takes over and says so once."""
     import engine.media.writer as writer
 
-    if "h264_nvenc" not in writer.av.codecs_available or writer._hardware_opens("h264_nvenc", 64, 48, 10.0) is None:
+    if "h264_nvenc" not in writer.av.codecs_available or writer.hardware_opens("h264_nvenc", 64, 48, 10.0) is None:
         pytest.skip("NVENC is missing from this build or works here: nothing falls back")
     monkeypatch.setattr(writer, "hardware_present", lambda name: name == "h264_nvenc")
     with MediaWriter(tmp_path / "hw.mp4", 10, (64, 48)) as w:
