@@ -27,6 +27,7 @@ import av.error
 import numpy as np
 
 from engine.media.errors import MediaError
+from engine.media.frames import frame_rgb, packed_samples
 
 DEFAULT_FPS = 30.0  # when a file states no usable rate
 _GAP_S = 0.02  # a jump in the sound's timestamps longer than this is filled with silence
@@ -119,7 +120,7 @@ def _fps(stream, count: int, duration: float) -> float:
 
 
 def _rgb(frame, turns: int) -> np.ndarray:
-    rgb = frame.to_ndarray(format="rgb24")
+    rgb = frame_rgb(frame)
     if turns:
         rgb = np.ascontiguousarray(np.rot90(rgb, turns))
     return rgb
@@ -185,7 +186,7 @@ class VideoReader:
                     frames = packet.decode()
                 except av.error.EOFError:
                     return
-                except (av.error.InvalidDataError, av.error.ValueError):
+                except (av.error.InvalidDataError, ValueError):  # ValueError: PyAV's ArgumentError (EINVAL)
                     self.skipped_packets += 1  # a damaged packet: skip it, as players do
                     continue
                 yield from frames
@@ -312,7 +313,7 @@ def _audio_frames(container, stream, path: Path):
                 yield from packet.decode()
             except av.error.EOFError:
                 return
-            except (av.error.InvalidDataError, av.error.ValueError):
+            except (av.error.InvalidDataError, ValueError):  # ValueError: PyAV's ArgumentError (EINVAL)
                 continue  # a damaged packet: skip it
     except av.error.DecoderNotFoundError:
         raise MediaError(f"cannot read the sound of {path}: no decoder for its {stream.codec_context.name} sound "
@@ -323,7 +324,7 @@ def _audio_frames(container, stream, path: Path):
 
 def _blocks(frames, channels: int):
     for frame in frames:
-        yield frame.to_ndarray().reshape(-1, channels).astype(np.float32, copy=True)
+        yield packed_samples(frame, channels)
 
 
 def _trim(block: np.ndarray, t: float, end: float | None, rate: int) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 from .codecs import CodecSpec, audio_codec_for, choose_codec
 from .errors import MediaError
 from .fragments import trim_to_whole_fragments
+from .frames import packet_bytes, rgb_frame
 from .hardware import hardware_opens, hardware_present
 
 
@@ -207,12 +208,12 @@ class MediaWriter:
             rgb = rgb[:, :, :3]
         if self.coded_size != self.size:  # 4:2:0 and 4:2:2 want even sizes: repeat the last column or row
             rgb = np.pad(rgb, ((0, self.coded_size[1] - self.size[1]), (0, self.coded_size[0] - self.size[0]), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = rgb_frame(rgb)
         frame.pts = self.frames
         packets = self._encode(self._video, frame)
         if self.codec.intra and len(packets) == 1:  # its packet alone shows the frame: repeat() reuses it
             # (the time base the encoder stamped it in: muxing rescales the packet to the stream's)
-            self._last_packet = (bytes(packets[0]), packets[0].time_base)
+            self._last_packet = (packet_bytes(packets[0]), packets[0].time_base)
         self._mux(packets)
         self.frames += 1
         self._sync()
