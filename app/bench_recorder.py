@@ -2,7 +2,7 @@
 
 The baseline is what DreamDeck wrote before PyAV: OpenCV's ``mp4v`` writer, timed on the same
 frames in the same run.  Each codec writes the same moving test pattern (with a stereo sound
-track, as a show recording has) through :class:`engine.media.writer.MediaWriter`; the figures
+track, as a show recording has) through :class:`engine.media.writer.MediaWriter` with the recorder's settings (crash-safe, realtime); the figures
 are wall milliseconds per frame over the whole clip (encoders that keep frames in flight, like
 x264, are timed to their last packet) and CPU milliseconds per frame (all the encoder's threads:
 what the recording takes from the model on a busy machine), plus megabytes per minute.
@@ -42,7 +42,7 @@ def _pyav(path: Path, frames: list[np.ndarray], codec: str) -> str:
 
     sound = np.zeros((1600, 2), np.float32)  # a frame's worth of stereo at 48 kHz
     with MediaWriter(path, 30.0, (frames[0].shape[1], frames[0].shape[0]), codec=codec, audio=AudioFormat(),
-                     crash_safe=True) as w:
+                     crash_safe=True, realtime=True) as w:  # as the show recorder writes
         for f in frames:
             w.write(f)
             w.write_audio(sound)

@@ -137,6 +137,8 @@ class MediaWriter:
         stream = self._container.add_stream(encoder, rate=rate, options=options)
         stream.width, stream.height = self.coded_size
         stream.pix_fmt = spec.pix_fmt
+        if spec.frame_threads and encoder == spec.encoder:
+            stream.codec_context.thread_type = "AUTO"
         if not spec.intra:
             stream.codec_context.gop_size = max(1, round(self.fps))  # a keyframe a second: seeking, fragments
         self.encoder = encoder
@@ -211,13 +213,14 @@ class MediaWriter:
         frame = rgb_frame(rgb)
         frame.pts = self.frames
         packets = self._encode(self._video, frame)
-        if self.codec.intra and len(packets) == 1:  # its packet alone shows the frame: repeat() reuses it
+        own = self.codec.intra and len(packets) == 1 and packets[0].pts == frame.pts  # (frame threads: an older one)
+        if own:  # this frame's packet alone shows it: repeat() reuses it
             # (the time base the encoder stamped it in: muxing rescales the packet to the stream's)
             self._last_packet = (packet_bytes(packets[0]), packets[0].time_base)
         self._mux(packets)
         self.frames += 1
         self._sync()
-        if not (self.codec.intra and len(packets) == 1):
+        if not own:
             self._last_packet, self._last_rgb = None, rgb
 
     def repeat(self) -> None:
