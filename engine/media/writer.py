@@ -196,15 +196,7 @@ class MediaWriter:
         if (rgb.shape[1], rgb.shape[0]) != self.size:
             rgb = cv2.resize(rgb, self.size, interpolation=cv2.INTER_AREA if rgb.shape[1] > self.size[0] else cv2.INTER_LINEAR)
         if self._hap is not None:
-            try:
-                self._hap.encode(rgb, self.frames)
-            except OSError as e:
-                self._failed = _disk_problem(e, self.path)
-                raise MediaError(self._failed) from None
-            except av.FFmpegError as e:
-                self._failed = f"cannot write {self.path.name}: {e}"
-                raise MediaError(self._failed) from None
-            self.frames += 1
+            self._hap_frame(self._hap.encode, rgb)
             return
         if rgb.ndim == 3 and rgb.shape[2] == 4:
             rgb = rgb[:, :, :3]
@@ -223,6 +215,19 @@ class MediaWriter:
         if not own:
             self._last_packet, self._last_rgb = None, rgb
 
+    def _hap_frame(self, action, *image) -> None:
+        """One HAP frame (``encode`` or ``repeat``) at the next place; a failure is one line, as for the others."""
+        try:
+            action(*image, self.frames)
+        except OSError as e:
+            self._failed = _disk_problem(e, self.path)
+            raise MediaError(self._failed) from None
+        except av.FFmpegError as e:
+            self._failed = f"cannot write {self.path.name}: {e}"
+            raise MediaError(self._failed) from None
+        self.frames += 1
+        self._sync()
+
     def repeat(self) -> None:
         """The last frame once more (a recorder filling a gap): for ProRes, HAP, DNxHR and MJPEG its packet is
         muxed again, which costs nothing; other codecs encode the frame again."""
@@ -230,15 +235,7 @@ class MediaWriter:
         if self._hap is not None:
             if self._hap.last is None:
                 raise MediaError("no frame to repeat yet")
-            try:
-                self._hap.repeat(self.frames)
-            except OSError as e:
-                self._failed = _disk_problem(e, self.path)
-                raise MediaError(self._failed) from None
-            except av.FFmpegError as e:
-                self._failed = f"cannot write {self.path.name}: {e}"
-                raise MediaError(self._failed) from None
-            self.frames += 1
+            self._hap_frame(self._hap.repeat)
             return
         if self._last_packet is None:
             if self._last_rgb is None:
