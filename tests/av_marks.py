@@ -81,3 +81,31 @@ def measure(path: Path, fps: float = 30.0) -> SyncReport:
             if abs(c[j] - t) < 0.25:
                 offsets.append((c[j] - t) * 1000.0)
     return SyncReport(len(flashes), len(clicks), offsets, n / fps, video_end, audio_end)
+
+
+def write_flash_clip(path: Path, times: list[float], flashes: set[int], sound: np.ndarray, size=(160, 120),
+                     fps: int = 30, rate: int = 48_000, crf: str | None = None) -> None:
+    """An H.264 + AAC MP4 written with PyAV directly (not DreamDeck's writer): frame k at ``times[k]`` seconds
+    (on a 1/fps grid; a variable rate when the gaps differ), white when k is in ``flashes``, else black, with
+    ``sound`` (float32 (n, 2) at ``rate``)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=fps, options={"preset": "ultrafast", "bf": "0", **({"crf": crf} if crf else {})})
+        v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
+        v.codec_context.time_base = Fraction(1, fps)
+        a = c.add_stream("aac", rate=rate, layout="stereo")
+        black = np.zeros((size[1], size[0], 3), np.uint8)
+        white = np.full_like(black, 255)
+        for k, t in enumerate(times):
+            f = av.VideoFrame.from_ndarray(white if k in flashes else black, format="rgb24")
+            f.pts, f.time_base = round(t * fps), Fraction(1, fps)
+            c.mux(v.encode(f))
+        c.mux(v.encode())
+        for i in range(0, len(sound), 1024):
+            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(sound[i:i + 1024].T), format="fltp", layout="stereo")
+            f.sample_rate, f.pts = rate, i
+            c.mux(a.encode(f))
+        c.mux(a.encode())

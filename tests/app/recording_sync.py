@@ -19,7 +19,6 @@ import os
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ for p in (ROOT, ROOT / "tests", ROOT / "tests" / "engine" / "audio"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
-from av_marks import SyncReport, measure  # noqa: E402
+from av_marks import SyncReport, measure, write_flash_clip  # noqa: E402
 
 FPS = 30
 RATE = 48_000
@@ -48,8 +47,6 @@ def flash_frames(seconds: float, fps: int = FPS, seed: int = 3) -> list[int]:
 
 def make_clip(path: Path, seconds: float = 20.0, size=(160, 120)) -> list[float]:
     """H.264 + AAC MP4 written with PyAV directly (not DreamDeck's writer); returns the flash times (s)."""
-    import av
-
     flashes = flash_frames(seconds)
     n_frames = int(seconds * FPS)
     rng = np.random.default_rng(5)
@@ -58,24 +55,7 @@ def make_clip(path: Path, seconds: float = 20.0, size=(160, 120)) -> list[float]
     for k in flashes:
         i = round(k * RATE / FPS)
         sound[i:i + len(burst)] = burst[:, None]
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=FPS, options={"preset": "ultrafast", "crf": "18", "bf": "0"})
-        v.width, v.height, v.pix_fmt = size[0], size[1], "yuv420p"
-        a = c.add_stream("aac", rate=RATE, layout="stereo")
-        black = np.zeros((size[1], size[0], 3), np.uint8)
-        white = np.full_like(black, 255)
-        flash_set = set(flashes)
-        for k in range(n_frames):
-            f = av.VideoFrame.from_ndarray(white if k in flash_set else black, format="rgb24")
-            f.pts = k
-            f.time_base = Fraction(1, FPS)
-            c.mux(v.encode(f))
-        c.mux(v.encode())
-        for i in range(0, len(sound), 1024):
-            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(sound[i:i + 1024].T), format="fltp", layout="stereo")
-            f.sample_rate, f.pts = RATE, i
-            c.mux(a.encode(f))
-        c.mux(a.encode())
+    write_flash_clip(path, [k / FPS for k in range(n_frames)], set(flashes), sound, size, FPS, RATE, crf="18")
     return [k / FPS for k in flashes]
 
 

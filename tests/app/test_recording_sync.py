@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "engine", "audi
 from recording_sync import FPS, make_clip, record_show  # noqa: E402
 
 from av_marks import measure  # noqa: E402
+from pulse import pulse  # noqa: E402,F401  (the fixture)
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +26,6 @@ def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("clip") / "flashes.mp4"
     make_clip(path, seconds=20.0)
     return path
-
-
-@pytest.fixture
-def pulse():
-    from pulse import pulse_server
-
-    server = pulse_server()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def session_on(store_values, source, sinks=(), audio_in=None, audio_out=None):

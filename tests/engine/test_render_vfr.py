@@ -2,12 +2,9 @@
 its own times) stays with the pictures: flashes and clicks still line up within one frame."""
 
 from collections import deque
-from fractions import Fraction
-
-import av
 import numpy as np
 
-from av_marks import measure
+from av_marks import measure, write_flash_clip
 from engine.media.files import probe
 from engine.media.reader import iter_frames
 from engine.render import write_render
@@ -22,23 +19,8 @@ def _vfr_clip(path):
     sound = np.zeros((8 * RATE, 2), np.float32)
     for t in FLASHES:
         sound[int(t * RATE):int(t * RATE) + 480] = 0.6
-    with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=30, options={"preset": "ultrafast", "bf": "0"})
-        v.width, v.height, v.pix_fmt = 160, 120, "yuv420p"
-        v.codec_context.time_base = Fraction(1, 30)
-        a = c.add_stream("aac", rate=RATE, layout="stereo")
-        for t in times:
-            img = np.full((120, 160, 3), 255 if any(abs(t - f) < 1e-6 for f in FLASHES) else 0, np.uint8)
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            f.pts, f.time_base = round(t * 30), Fraction(1, 30)
-            c.mux(v.encode(f))
-        c.mux(v.encode())
-        for i in range(0, len(sound), 1024):
-            f = av.AudioFrame.from_ndarray(np.ascontiguousarray(sound[i:i + 1024].T), format="fltp", layout="stereo")
-            f.sample_rate, f.pts = RATE, i
-            c.mux(a.encode(f))
-        c.mux(a.encode())
-
+    flashes = {k for k, t in enumerate(times) if any(abs(t - f) < 1e-6 for f in FLASHES)}
+    write_flash_clip(path, times, flashes, sound)
 
 def test_a_variable_rate_render_keeps_its_flashes_on_their_clicks(tmp_path):
     src, dst = tmp_path / "vfr.mp4", tmp_path / "out.mp4"

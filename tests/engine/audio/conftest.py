@@ -1,17 +1,7 @@
 import pytest
-from pulse import pulse_server
+from pulse import pulse  # noqa: F401  (the fixture)
 
 from engine.torch_threads import torch_threads
-
-
-@pytest.fixture
-def pulse():
-    """A private PulseAudio server with the null sink ``dd_out`` (see pulse.py)."""
-    server = pulse_server()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

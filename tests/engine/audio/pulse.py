@@ -26,6 +26,7 @@ import tempfile
 import time
 
 import numpy as np
+import pytest
 
 from system_deps import skip_unless_required
 
@@ -189,3 +190,13 @@ def pulse_server():
     server.start()
     server.enter()
     return server
+
+
+@pytest.fixture
+def pulse():
+    """A private PulseAudio server with the null sink ``dd_out`` (a fixture: import it into a conftest or test)."""
+    server = pulse_server()
+    try:
+        yield server
+    finally:
+        server.close()
